@@ -1,0 +1,1 @@
+"""The daemon: reconcile pipeline, scheduling, leadership and the HTTP server."""

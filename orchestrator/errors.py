@@ -1,0 +1,240 @@
+"""The project's one exception tree.
+
+Every expected failure is one of these; the client libraries' own exceptions
+(pygit2, kubernetes) never leave the two modules that import them. Each stage
+of the pipeline fails with its own branch, so a note can say which stage broke.
+
+    OrchestratorError
+    ├── ConfigError                  settings or policy cannot be used
+    │   ├── SettingsError
+    │   └── PolicyError
+    ├── GitError                     carries the remote URL, credentials stripped
+    │   ├── RemoteUnreachable
+    │   ├── AuthenticationFailed
+    │   ├── BranchNotFound
+    │   ├── RepositoryCorrupt        corrupt or shallow cache clone
+    │   ├── UnsafePath               symlink or path leaving the configured directory
+    │   ├── PushRejected             compare-and-swap lost (someone else moved the ref)
+    │   │   └── PushRetriesExhausted
+    │   └── SignatureError
+    │       ├── UnsignedCommit
+    │       └── UntrustedSignature
+    ├── ManifestError                carries the file (and object, if known)
+    │   ├── ManifestLimitExceeded
+    │   ├── ManifestParseError
+    │   ├── InvalidObject
+    │   ├── DuplicateObject
+    │   └── MissingParameter
+    ├── KubeError                    carries the object as Kind/namespace/name
+    │   ├── ClusterUnreachable
+    │   ├── Forbidden
+    │   ├── UnknownKind
+    │   ├── DryRunFailed             every rejection of a delivery, nothing applied
+    │   ├── ApplyFailed
+    │   ├── FieldConflict
+    │   ├── PruneFailed
+    │   └── InventoryError
+    ├── HealthError
+    │   ├── HealthCheckFailed
+    │   ├── HealthTimeout
+    │   └── VerificationFailed
+    └── PromotionError
+        └── GateClosed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from orchestrator.objectref import ObjectRef
+
+
+class OrchestratorError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+# --- configuration ---------------------------------------------------------
+
+
+class ConfigError(OrchestratorError):
+    """Settings or policy that cannot be used as written."""
+
+
+class SettingsError(ConfigError):
+    """The agent's own settings are invalid; it refuses to start."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class PolicyError(ConfigError):
+    """The promotion policy file on a branch is invalid."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        detail = "; ".join(self.problems)
+        super().__init__(f"{path}: invalid policy: {detail}")
+
+
+# --- git ----------------------------------------------------------------------
+
+
+class GitError(OrchestratorError):
+    """A Git operation failed. `remote` never carries credentials."""
+
+    def __init__(self, message: str, *, remote: str = "") -> None:
+        self.remote = remote
+        super().__init__(f"{remote}: {message}" if remote else message)
+
+
+class RemoteUnreachable(GitError):
+    """The remote did not answer (DNS, refused connection, timeout)."""
+
+
+class AuthenticationFailed(GitError):
+    """The remote refused our credentials, or the host key did not match."""
+
+
+class BranchNotFound(GitError):
+    """A ref we need does not exist on the remote."""
+
+
+class RepositoryCorrupt(GitError):
+    """The local cache clone is damaged or shallow and cannot be trusted."""
+
+
+class UnsafePath(GitError):
+    """A tree entry is a symlink or leaves the configured directory."""
+
+
+class PushRejected(GitError):
+    """The remote refused a push: the ref moved since we read it."""
+
+
+class PushRetriesExhausted(PushRejected):
+    """Compare-and-swap kept losing until the retry bound ran out."""
+
+
+class SignatureError(GitError):
+    """A commit's signature does not let us trust it."""
+
+
+class UnsignedCommit(SignatureError):
+    """The commit carries no signature, but the policy requires one."""
+
+
+class UntrustedSignature(SignatureError):
+    """The signature is invalid or made by a key outside the allowed signers."""
+
+
+# --- manifests ----------------------------------------------------------------
+
+
+class ManifestError(OrchestratorError):
+    """A file of the delivery cannot become a set of objects."""
+
+    def __init__(self, message: str, *, path: str, ref: ObjectRef | None = None) -> None:
+        self.path = path
+        self.ref = ref
+        where = f"{path}: {ref}" if ref is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class ManifestLimitExceeded(ManifestError):
+    """A size, count, depth or alias limit protects the agent from this input."""
+
+
+class ManifestParseError(ManifestError):
+    """Not valid YAML or JSON."""
+
+
+class InvalidObject(ManifestError):
+    """A document is not a well-formed Kubernetes object."""
+
+
+class DuplicateObject(ManifestError):
+    """The same Kind/namespace/name appears twice."""
+
+
+class MissingParameter(ManifestError):
+    """A `$(params.x)$` placeholder has no value for this environment."""
+
+
+# --- kubernetes -----------------------------------------------------------------
+
+
+class KubeError(OrchestratorError):
+    """A Kubernetes API call failed, for the object named in the message."""
+
+    def __init__(self, message: str, *, ref: ObjectRef | None = None) -> None:
+        self.ref = ref
+        super().__init__(f"{ref}: {message}" if ref is not None else message)
+
+
+class ClusterUnreachable(KubeError):
+    """The API server did not answer."""
+
+
+class Forbidden(KubeError):
+    """RBAC refused the agent's identity (HTTP 403)."""
+
+
+class UnknownKind(KubeError):
+    """API discovery does not know this apiVersion/kind."""
+
+
+class DryRunFailed(KubeError):
+    """The server-side dry run rejected one or more objects; nothing was applied."""
+
+    def __init__(self, rejections: Sequence[tuple[ObjectRef, str]]) -> None:
+        self.rejections = list(rejections)
+        lines = "\n".join(f"  {ref}: {reason}" for ref, reason in self.rejections)
+        super().__init__(f"dry run rejected {len(self.rejections)} object(s):\n{lines}")
+
+
+class ApplyFailed(KubeError):
+    """Server-side apply of an object failed after a successful dry run."""
+
+
+class FieldConflict(KubeError):
+    """Another field manager owns fields we set, and the policy does not force."""
+
+
+class PruneFailed(KubeError):
+    """An object that left the delivery could not be deleted."""
+
+
+class InventoryError(KubeError):
+    """The record of what this environment applied cannot be read or written."""
+
+
+# --- health -----------------------------------------------------------------------
+
+
+class HealthError(OrchestratorError):
+    """The delivery did not prove healthy."""
+
+
+class HealthCheckFailed(HealthError):
+    """An object reached a state that cannot become healthy without a change."""
+
+
+class HealthTimeout(HealthError):
+    """Objects were still not healthy when the timeout ran out."""
+
+
+class VerificationFailed(HealthError):
+    """A verification run finished without success."""
+
+
+# --- promotion --------------------------------------------------------------------
+
+
+class PromotionError(OrchestratorError):
+    """A verified revision could not be promoted."""
+
+
+class GateClosed(PromotionError):
+    """A window, freeze or soak gate does not allow promotion now."""

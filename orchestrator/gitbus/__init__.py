@@ -1,0 +1,1 @@
+"""The Git side: the bus the agents talk over (only `repo` touches pygit2)."""

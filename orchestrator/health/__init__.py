@@ -1,0 +1,1 @@
+"""Is the delivery really good: per-kind status, rules, waiting, soak, verification runs."""

@@ -1,0 +1,1 @@
+"""The cluster side: apply, inventory, prune, diff (only `client` touches kubernetes)."""

@@ -1,0 +1,1 @@
+"""Policy, gates and the promotion commit."""
