@@ -1,0 +1,1 @@
+"""End-to-end environments: the local control-plane harness and kind scripts."""
