@@ -24,10 +24,12 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── ManifestParseError
     │   ├── InvalidObject
     │   ├── DuplicateObject
-    │   └── MissingParameter
+    │   ├── MissingParameter
+    │   └── ManifestErrors           every problem of one delivery, reported at once
     ├── KubeError                    carries the object as Kind/namespace/name
     │   ├── ClusterUnreachable
     │   ├── Forbidden
+    │   ├── NotFound
     │   ├── UnknownKind
     │   ├── DryRunFailed             every rejection of a delivery, nothing applied
     │   ├── ApplyFailed
@@ -162,6 +164,18 @@ class MissingParameter(ManifestError):
     """A `$(params.x)$` placeholder has no value for this environment."""
 
 
+class ManifestErrors(ManifestError):
+    """Several problems in one delivery, so one run reports every bad file.
+
+    `path` is the delivery's root; each error in `errors` names its own file.
+    """
+
+    def __init__(self, errors: Sequence[ManifestError], *, path: str) -> None:
+        self.errors = list(errors)
+        lines = "\n".join(f"  {error}" for error in self.errors)
+        super().__init__(f"{len(self.errors)} problems:\n{lines}", path=path)
+
+
 # --- kubernetes -----------------------------------------------------------------
 
 
@@ -178,7 +192,11 @@ class ClusterUnreachable(KubeError):
 
 
 class Forbidden(KubeError):
-    """RBAC refused the agent's identity (HTTP 403)."""
+    """The API server refused the agent's identity (401) or RBAC denied it (403)."""
+
+
+class NotFound(KubeError):
+    """The object (or its namespace) does not exist."""
 
 
 class UnknownKind(KubeError):

@@ -1,0 +1,371 @@
+"""The only module that talks to a Kubernetes API server (the only `kubernetes` importer).
+
+Everything above it sees plain dicts and the project's own exceptions. Requests go
+through the official client's dynamic client; responses are parsed as plain JSON
+rather than into generated models, which keeps thousands of applies cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import kubernetes.client
+import kubernetes.config
+import urllib3
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+from orchestrator.errors import (
+    ApplyFailed,
+    ClusterUnreachable,
+    FieldConflict,
+    Forbidden,
+    KubeError,
+    NotFound,
+    UnknownKind,
+)
+from orchestrator.objectref import ObjectRef
+
+_APPLY_PATCH = "application/apply-patch+yaml"
+_MERGE_PATCH = "application/merge-patch+json"
+_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    """What API discovery says about one kind."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, *, namespace: str = "", name: str = "") -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        base += f"/{self.plural}"
+        if name:
+            base += f"/{quote(name, safe='')}"
+        return base
+
+
+def _status_message(exc: Exception) -> tuple[int, str, dict[str, Any]]:
+    status = int(getattr(exc, "status", 0) or 0)
+    body = getattr(exc, "body", None)
+    try:
+        parsed: dict[str, Any] = json.loads(body) if body else {}
+    except (TypeError, ValueError):
+        parsed = {}
+    message = str(parsed.get("message") or getattr(exc, "reason", "") or exc)
+    return status, message, parsed
+
+
+class KubeClient:
+    """A connection to one cluster, with cached discovery."""
+
+    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+        self._api = api_client
+        self.server = str(api_client.configuration.host)
+        # A private discovery cache: the library default is one file per host in /tmp,
+        # shared (and stale) across clusters that reuse a port.
+        self._cache_dir = tempfile.TemporaryDirectory(prefix="orchestrator-discovery-")
+        cache_file = str(Path(self._cache_dir.name) / "discovery.json")
+        try:
+            self._dyn = DynamicClient(api_client, cache_file=cache_file)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterUnreachable(f"{self.server}: {exc}") from None
+        except ApiException as exc:
+            raise self._translate(exc, ref=None, action="discovery") from None
+        self._types: dict[tuple[str, str], ResourceType] = {}
+        self._lock = threading.Lock()
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def from_kubeconfig(
+        cls, path: str | Path | None = None, *, context: str | None = None
+    ) -> KubeClient:
+        config = kubernetes.client.Configuration()
+        kubernetes.config.load_kube_config(
+            config_file=str(path) if path else None, context=context, client_configuration=config
+        )
+        return cls._with_config(config)
+
+    @classmethod
+    def in_cluster(cls) -> KubeClient:
+        config = kubernetes.client.Configuration()
+        kubernetes.config.load_incluster_config(client_configuration=config)
+        return cls._with_config(config)
+
+    @classmethod
+    def with_token(cls, *, server: str, token: str, ca_file: str | Path) -> KubeClient:
+        """For running as a ServiceAccount from outside its cluster (tests, tooling)."""
+        config = kubernetes.client.Configuration()
+        config.host = server
+        config.api_key = {"authorization": f"Bearer {token}"}
+        config.ssl_ca_cert = str(ca_file)
+        return cls._with_config(config)
+
+    @classmethod
+    def _with_config(cls, config: kubernetes.client.Configuration) -> KubeClient:
+        # Parallel applies share one pool; the default (5 per host) would serialise them.
+        config.connection_pool_maxsize = 32
+        config.retries = 2
+        return cls(kubernetes.client.ApiClient(config))
+
+    def close(self) -> None:
+        self._api.close()
+        self._cache_dir.cleanup()
+
+    # -- discovery ----------------------------------------------------------------
+
+    def resource_type(self, api_version: str, kind: str) -> ResourceType:
+        """Resolve a kind; a miss re-reads discovery once (a CRD may have just appeared)."""
+        key = (api_version, kind)
+        cached = self._types.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            try:
+                found = self._dyn.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError:
+                raise UnknownKind(
+                    f"the API server does not serve kind {kind!r} in {api_version!r}"
+                ) from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise ClusterUnreachable(f"{self.server}: {exc}") from None
+            except ApiException as exc:
+                raise self._translate(exc, ref=None, action="discovery") from None
+            resolved = ResourceType(
+                group=str(found.group or ""),
+                version=str(found.api_version),
+                kind=str(found.kind),
+                plural=str(found.name),
+                namespaced=bool(found.namespaced),
+            )
+            self._types[key] = resolved
+            return resolved
+
+    def forget_kinds(self) -> None:
+        """Drop cached kinds so the next lookup sees CRDs applied since."""
+        with self._lock:
+            self._types.clear()
+            self._dyn.resources.invalidate_cache()
+
+    # -- requests -----------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        ref: ObjectRef | None,
+        action: str,
+        body: Any = None,
+        query: list[tuple[str, str]] | None = None,
+        content_type: str | None = None,
+        accept: str = "application/json",
+    ) -> Any:
+        params: dict[str, Any] = {
+            "serialize": False,
+            "query_params": list(query or []),
+            "header_params": {"Accept": accept},
+        }
+        if content_type:
+            params["content_type"] = content_type
+        try:
+            resp = self._dyn.request(method, path, body=body, **params)
+        except ApiException as exc:
+            raise self._translate(exc, ref=ref, action=action) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterUnreachable(f"{self.server}: {exc}", ref=ref) from None
+        data = resp.data
+        return json.loads(data) if data else None
+
+    def _translate(self, exc: Exception, *, ref: ObjectRef | None, action: str) -> KubeError:
+        status, message, _ = _status_message(exc)
+        text = f"{action}: {message}"
+        if status in (401, 403):
+            return Forbidden(text, ref=ref)
+        if status == 409 and action.startswith("apply"):
+            return FieldConflict(text, ref=ref)
+        if status == 0 or status >= 500:
+            return ClusterUnreachable(f"{self.server}: {text}", ref=ref)
+        if action.startswith("apply"):
+            return ApplyFailed(text, ref=ref)
+        if status == 404:
+            return NotFound(text, ref=ref)
+        return KubeError(text, ref=ref)
+
+    def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply; returns the object as the server stored (or would store) it."""
+        ref = ObjectRef.of(dict(obj))
+        rtype = self.resource_type(str(obj.get("apiVersion", "")), ref.kind)
+        query = [("fieldManager", field_manager), ("fieldValidation", "Strict")]
+        if force:
+            query.append(("force", "true"))
+        if dry_run:
+            query.append(("dryRun", "All"))
+        result: dict[str, Any] = self._request(
+            "PATCH",
+            rtype.path(namespace=ref.namespace, name=ref.name),
+            ref=ref,
+            action="apply (dry run)" if dry_run else "apply",
+            body=json.dumps(obj),
+            query=query,
+            content_type=_APPLY_PATCH,
+        )
+        return result
+
+    def get(
+        self, *, api_version: str, kind: str, name: str, namespace: str = ""
+    ) -> dict[str, Any] | None:
+        """The live object, or None if it does not exist."""
+        rtype = self.resource_type(api_version, kind)
+        ref = ObjectRef(group=rtype.group, kind=kind, namespace=namespace, name=name)
+        try:
+            found: dict[str, Any] = self._request(
+                "GET", rtype.path(namespace=namespace, name=name), ref=ref, action="get"
+            )
+        except NotFound:
+            return None
+        return found
+
+    def list(
+        self,
+        *,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: str = "",
+        metadata_only: bool = False,
+    ) -> list[dict[str, Any]]:
+        """All objects of a kind (in one namespace, or everywhere when empty), paged."""
+        return list(
+            self.iter_list(
+                api_version=api_version,
+                kind=kind,
+                namespace=namespace,
+                label_selector=label_selector,
+                metadata_only=metadata_only,
+            )
+        )
+
+    def iter_list(
+        self,
+        *,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        label_selector: str = "",
+        metadata_only: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        rtype = self.resource_type(api_version, kind)
+        path = rtype.path(namespace=namespace)
+        accept = _METADATA_LIST if metadata_only else "application/json"
+        token = ""
+        while True:
+            query = [("limit", "500")]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if token:
+                query.append(("continue", token))
+            page = self._request(
+                "GET", path, ref=None, action=f"list {kind}", query=query, accept=accept
+            )
+            for item in page.get("items") or []:
+                # List items omit apiVersion/kind; put them back so callers see whole objects.
+                item.setdefault("apiVersion", rtype.api_version)
+                item.setdefault("kind", rtype.kind)
+                yield item
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return
+
+    def create(self, obj: Mapping[str, Any], *, field_manager: str) -> dict[str, Any]:
+        """POST a new object (for immutable runs created with generateName)."""
+        ref = ObjectRef.of(dict(obj))
+        rtype = self.resource_type(str(obj.get("apiVersion", "")), ref.kind)
+        created: dict[str, Any] = self._request(
+            "POST",
+            rtype.path(namespace=ref.namespace),
+            ref=ref,
+            action="create",
+            body=json.dumps(obj),
+            query=[("fieldManager", field_manager)],
+            content_type="application/json",
+        )
+        return created
+
+    def merge_patch(
+        self,
+        *,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        patch: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        rtype = self.resource_type(api_version, kind)
+        ref = ObjectRef(group=rtype.group, kind=kind, namespace=namespace, name=name)
+        patched: dict[str, Any] = self._request(
+            "PATCH",
+            rtype.path(namespace=namespace, name=name),
+            ref=ref,
+            action="patch",
+            body=json.dumps(patch),
+            content_type=_MERGE_PATCH,
+        )
+        return patched
+
+    def delete(
+        self,
+        *,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        propagation: str = "Background",
+    ) -> bool:
+        """Delete; False if it was already gone."""
+        rtype = self.resource_type(api_version, kind)
+        ref = ObjectRef(group=rtype.group, kind=kind, namespace=namespace, name=name)
+        try:
+            self._request(
+                "DELETE",
+                rtype.path(namespace=namespace, name=name),
+                ref=ref,
+                action="delete",
+                body=json.dumps(
+                    {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+                ),
+                content_type="application/json",
+            )
+        except NotFound:
+            return False
+        return True
+
+    def server_version(self) -> str:
+        info = self._request("GET", "/version", ref=None, action="version")
+        return str(info.get("gitVersion", ""))
