@@ -30,23 +30,26 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── ClusterUnreachable
     │   ├── Forbidden
     │   ├── NotFound
-    │   ├── UnknownKind
+    │   ├── UnknownKind              names apiVersion, kind and the file
     │   ├── DryRunFailed             every rejection of a delivery, nothing applied
-    │   ├── ApplyFailed
-    │   ├── FieldConflict
-    │   ├── PruneFailed
+    │   ├── ApplyFailed              one object, or every failure of one apply stage
+    │   ├── FieldConflict            names the other field manager(s)
+    │   ├── PruneFailed              every object that could not be deleted
     │   └── InventoryError
-    ├── HealthError
-    │   ├── HealthCheckFailed
+    ├── HealthError                  carries the objects at fault as `refs`
+    │   ├── HealthCheckFailed        an object failed; waiting longer cannot help
     │   ├── HealthTimeout
-    │   └── VerificationFailed
+    │   ├── HealthWaitCancelled      a newer revision arrived while waiting
+    │   ├── SoakFailed               healthy at first, then not, within the soak period
+    │   └── VerificationFailed       also carries the runs' records for the note
     └── PromotionError
         └── GateClosed
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from orchestrator.objectref import ObjectRef
 
@@ -180,10 +183,15 @@ class ManifestErrors(ManifestError):
 
 
 class KubeError(OrchestratorError):
-    """A Kubernetes API call failed, for the object named in the message."""
+    """A Kubernetes API call failed, for the object named in the message.
 
-    def __init__(self, message: str, *, ref: ObjectRef | None = None) -> None:
+    `reason` is the API server's own words when it gave any (else the message),
+    without the object's name in front: what a report lists next to the ref.
+    """
+
+    def __init__(self, message: str, *, ref: ObjectRef | None = None, reason: str = "") -> None:
         self.ref = ref
+        self.reason = reason or message
         super().__init__(f"{ref}: {message}" if ref is not None else message)
 
 
@@ -213,15 +221,60 @@ class DryRunFailed(KubeError):
 
 
 class ApplyFailed(KubeError):
-    """Server-side apply of an object failed after a successful dry run."""
+    """Server-side apply failed after a successful dry run.
+
+    For one object `ref` names it; when several objects of one stage failed,
+    `errors` holds each of them (and `ref` is None).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ref: ObjectRef | None = None,
+        reason: str = "",
+        errors: Sequence[KubeError] = (),
+    ) -> None:
+        self.errors = list(errors)
+        super().__init__(message, ref=ref, reason=reason)
 
 
 class FieldConflict(KubeError):
-    """Another field manager owns fields we set, and the policy does not force."""
+    """Another field manager owns fields we set, and the policy does not force.
+
+    `managers` are the other managers, `fields` the contested field paths. When
+    several objects conflict, `conflicts` holds one FieldConflict per object.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ref: ObjectRef | None = None,
+        reason: str = "",
+        managers: Sequence[str] = (),
+        fields: Sequence[str] = (),
+        conflicts: Sequence[FieldConflict] = (),
+    ) -> None:
+        self.managers = list(managers)
+        self.fields = list(fields)
+        self.conflicts = list(conflicts)
+        super().__init__(message, ref=ref, reason=reason)
 
 
 class PruneFailed(KubeError):
-    """An object that left the delivery could not be deleted."""
+    """Objects that left the delivery could not be deleted; `errors` has each failure."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ref: ObjectRef | None = None,
+        reason: str = "",
+        errors: Sequence[KubeError] = (),
+    ) -> None:
+        self.errors = list(errors)
+        super().__init__(message, ref=ref, reason=reason)
 
 
 class InventoryError(KubeError):
@@ -232,7 +285,11 @@ class InventoryError(KubeError):
 
 
 class HealthError(OrchestratorError):
-    """The delivery did not prove healthy."""
+    """The delivery did not prove healthy; `refs` are the objects the message names."""
+
+    def __init__(self, message: str, *, refs: Sequence[ObjectRef] = ()) -> None:
+        self.refs = tuple(refs)
+        super().__init__(message)
 
 
 class HealthCheckFailed(HealthError):
@@ -243,8 +300,29 @@ class HealthTimeout(HealthError):
     """Objects were still not healthy when the timeout ran out."""
 
 
+class HealthWaitCancelled(HealthError):
+    """Waiting stopped because it no longer matters (a newer revision arrived)."""
+
+
+class SoakFailed(HealthError):
+    """An object stopped being healthy during the soak period: a momentary Healthy is not enough."""
+
+
 class VerificationFailed(HealthError):
-    """A verification run finished without success."""
+    """A verification run failed, did not finish in time, or could not be created.
+
+    `records` are every run's plain-data result at that moment, for the git note.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        refs: Sequence[ObjectRef] = (),
+        records: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        self.records = tuple(dict(r) for r in records)
+        super().__init__(message, refs=refs)
 
 
 # --- promotion --------------------------------------------------------------------
