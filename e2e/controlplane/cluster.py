@@ -33,6 +33,7 @@ from e2e.controlplane.process import ManagedProcess, stop_pid
 ADMIN_USER = "orchestrator-admin"
 NODE_NAME = "kwok-node-0"
 STATE_FILE = "controlplane.json"
+KWOK_STAGES = Path(__file__).with_name("kwok-stages.yaml")
 _START_ATTEMPTS = 3
 
 
@@ -388,6 +389,9 @@ class ControlPlane:
                 # Without a lease kwok falls back to a 10-minute heartbeat and the
                 # node controller would mark the node Unknown after 50s.
                 "--node-lease-duration-seconds=40",
+                # The normal node and pod lifecycle, plus pods that fail or never
+                # become ready on request (see the file for the annotation).
+                f"--config={KWOK_STAGES}",
                 "--cidr=10.0.0.1/24",
                 "--node-ip=10.0.0.1",
                 "--v=1",
