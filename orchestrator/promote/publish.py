@@ -1,0 +1,81 @@
+"""Publishing: the build side writes rendered configuration as a candidate for the first
+environment (Cartographer's config-writer step), as a commit on `pr/<env>/<feature>`.
+
+The commit replaces the environment's delivery directory with the rendered files and
+carries the `Delivery` and `Source-Commit` trailers, which travel with every later
+promotion. Publishing the same files again is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from orchestrator.errors import BranchNotFound
+from orchestrator.gitbus import protocol
+from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
+from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.signing import Signer
+from orchestrator.promote.policy import POLICY_PATH, parse_policy
+from orchestrator.promote.promotion import PromotionResult, changes_for
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    environment: str
+    feature: str
+    files: Mapping[str, bytes]
+    source_commit: str | None = None
+    message: str = ""
+
+
+def delivery_path(repo: CacheRepo, *, environment: str) -> str:
+    """Where `environment` keeps its delivery, from the policy on its branch tip."""
+    tip = repo.refresh(protocol.env_branch(environment))
+    if tip is None:
+        raise BranchNotFound(f"{protocol.env_branch(environment)} does not exist")
+    policy_files = repo.read_files(tip, directory=".orchestrator")
+    data = policy_files.get(POLICY_PATH.removeprefix(".orchestrator/"))
+    if data is None:
+        return "manifests"
+    return parse_policy(data).environment(environment).path
+
+
+def publish(
+    repo: CacheRepo,
+    publication: Publication,
+    *,
+    author: Identity,
+    signer: Signer | None = None,
+) -> PromotionResult:
+    """Push the rendered files as a candidate delivery; no-op if already published."""
+    env_ref = protocol.env_branch(publication.environment)
+    target_ref = protocol.feature_branch(publication.environment, publication.feature)
+    directory = delivery_path(repo, environment=publication.environment)
+    trailers = DeliveryTrailers(
+        delivery=publication.feature, source_commit=publication.source_commit
+    )
+    subject = publication.message or f"Publish {publication.feature} to {publication.environment}"
+
+    def rebuild(tip: str | None) -> str | None:
+        base = tip if tip is not None else repo.refresh(env_ref)
+        if base is None:
+            raise BranchNotFound(f"{env_ref} does not exist; cannot publish into it")
+        changes = changes_for(
+            wanted=publication.files,
+            present=repo.read_files(base, directory=directory),
+            directory=directory,
+        )
+        if not changes:
+            return tip
+        return repo.create_commit(
+            parent=base,
+            subject=subject,
+            author=author,
+            trailers=trailers.pairs(),
+            changes=changes,
+            signer=signer,
+        )
+
+    result = repo.push_with_retry(ref=target_ref, rebuild=rebuild)
+    return PromotionResult(target_ref=result.ref, commit=result.commit, pushed=result.pushed)
