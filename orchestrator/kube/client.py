@@ -32,11 +32,19 @@ from orchestrator.errors import (
     NotFound,
     UnknownKind,
 )
+from orchestrator.kube.conflicts import managers_of, parse_conflicts
 from orchestrator.objectref import ObjectRef
 
 _APPLY_PATCH = "application/apply-patch+yaml"
 _MERGE_PATCH = "application/merge-patch+json"
 _METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+# Statuses that mean the server (or a proxy before it) could not answer. A plain 500
+# is an answer: server-side apply, for one, reports a value of the wrong type with it.
+_UNAVAILABLE = frozenset({502, 503, 504})
+# Seconds for one request: connect, then read. A hung API server fails the
+# reconcile (ClusterUnreachable) instead of hanging the agent.
+DEFAULT_REQUEST_TIMEOUT = (10.0, 60.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +85,14 @@ def _status_message(exc: Exception) -> tuple[int, str, dict[str, Any]]:
 class KubeClient:
     """A connection to one cluster, with cached discovery."""
 
-    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+    def __init__(
+        self,
+        api_client: kubernetes.client.ApiClient,
+        *,
+        request_timeout: tuple[float, float] = DEFAULT_REQUEST_TIMEOUT,
+    ) -> None:
         self._api = api_client
+        self._timeout = request_timeout
         self.server = str(api_client.configuration.host)
         # A private discovery cache: the library default is one file per host in /tmp,
         # shared (and stale) across clusters that reuse a port.
@@ -160,6 +174,38 @@ class KubeClient:
             self._types[key] = resolved
             return resolved
 
+    def resource_types(
+        self, *, namespaced: bool | None = None, verb: str = ""
+    ) -> list[ResourceType]:
+        """Every kind discovery knows, at its preferred version (subresources left out).
+
+        `namespaced` filters by scope; `verb` keeps kinds that support it (e.g. "list").
+        """
+        with self._lock:
+            try:
+                found = self._dyn.resources.search()
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise ClusterUnreachable(f"{self.server}: {exc}") from None
+            except ApiException as exc:
+                raise self._translate(exc, ref=None, action="discovery") from None
+        types: dict[tuple[str, str], ResourceType] = {}
+        for res in found:
+            if type(res).__name__ != "Resource" or not getattr(res, "preferred", False):
+                continue
+            if "/" in str(res.name) or (verb and verb not in (res.verbs or [])):
+                continue
+            if namespaced is not None and bool(res.namespaced) != namespaced:
+                continue
+            rtype = ResourceType(
+                group=str(res.group or ""),
+                version=str(res.api_version),
+                kind=str(res.kind),
+                plural=str(res.name),
+                namespaced=bool(res.namespaced),
+            )
+            types.setdefault((rtype.group, rtype.kind), rtype)
+        return sorted(types.values(), key=lambda t: (t.group, t.kind))
+
     def forget_kinds(self) -> None:
         """Drop cached kinds so the next lookup sees CRDs applied since."""
         with self._lock:
@@ -184,6 +230,7 @@ class KubeClient:
             "serialize": False,
             "query_params": list(query or []),
             "header_params": {"Accept": accept},
+            "_request_timeout": self._timeout,
         }
         if content_type:
             params["content_type"] = content_type
@@ -197,19 +244,26 @@ class KubeClient:
         return json.loads(data) if data else None
 
     def _translate(self, exc: Exception, *, ref: ObjectRef | None, action: str) -> KubeError:
-        status, message, _ = _status_message(exc)
+        status, message, parsed = _status_message(exc)
         text = f"{action}: {message}"
         if status in (401, 403):
-            return Forbidden(text, ref=ref)
-        if status == 409 and action.startswith("apply"):
-            return FieldConflict(text, ref=ref)
-        if status == 0 or status >= 500:
-            return ClusterUnreachable(f"{self.server}: {text}", ref=ref)
+            return Forbidden(text, ref=ref, reason=message)
+        if status == 409 and action.startswith("apply") and parsed.get("reason") == "Conflict":
+            conflicts = parse_conflicts(message, parsed.get("details"))
+            return FieldConflict(
+                text,
+                ref=ref,
+                reason=message,
+                managers=managers_of(conflicts),
+                fields=[c.field for c in conflicts if c.field],
+            )
+        if status == 0 or status in _UNAVAILABLE:
+            return ClusterUnreachable(f"{self.server}: {text}", ref=ref, reason=message)
         if action.startswith("apply"):
-            return ApplyFailed(text, ref=ref)
+            return ApplyFailed(text, ref=ref, reason=message)
         if status == 404:
-            return NotFound(text, ref=ref)
-        return KubeError(text, ref=ref)
+            return NotFound(text, ref=ref, reason=message)
+        return KubeError(text, ref=ref, reason=message)
 
     def apply(
         self,
@@ -218,8 +272,14 @@ class KubeClient:
         field_manager: str,
         force: bool = False,
         dry_run: bool = False,
+        metadata_only: bool = False,
     ) -> dict[str, Any]:
-        """Server-side apply; returns the object as the server stored (or would store) it."""
+        """Server-side apply; returns the object as the server stored (or would store) it.
+
+        With `metadata_only` the answer is only its metadata (a PartialObjectMetadata
+        with apiVersion/kind put back): less for the server to encode and for us to
+        parse when the caller needs no more than uid, resourceVersion, managedFields.
+        """
         ref = ObjectRef.of(dict(obj))
         rtype = self.resource_type(str(obj.get("apiVersion", "")), ref.kind)
         query = [("fieldManager", field_manager), ("fieldValidation", "Strict")]
@@ -235,7 +295,10 @@ class KubeClient:
             body=json.dumps(obj),
             query=query,
             content_type=_APPLY_PATCH,
+            accept=_METADATA if metadata_only else "application/json",
         )
+        if metadata_only:
+            result["apiVersion"], result["kind"] = rtype.api_version, rtype.kind
         return result
 
     def get(
@@ -312,7 +375,7 @@ class KubeClient:
             rtype.path(namespace=ref.namespace),
             ref=ref,
             action="create",
-            body=json.dumps(obj),
+            body=dict(obj),
             query=[("fieldManager", field_manager)],
             content_type="application/json",
         )
@@ -334,7 +397,7 @@ class KubeClient:
             rtype.path(namespace=namespace, name=name),
             ref=ref,
             action="patch",
-            body=json.dumps(patch),
+            body=dict(patch),
             content_type=_MERGE_PATCH,
         )
         return patched
@@ -357,9 +420,11 @@ class KubeClient:
                 rtype.path(namespace=namespace, name=name),
                 ref=ref,
                 action="delete",
-                body=json.dumps(
-                    {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
-                ),
+                body={
+                    "kind": "DeleteOptions",
+                    "apiVersion": "v1",
+                    "propagationPolicy": propagation,
+                },
                 content_type="application/json",
             )
         except NotFound:
@@ -369,3 +434,26 @@ class KubeClient:
     def server_version(self) -> str:
         info = self._request("GET", "/version", ref=None, action="version")
         return str(info.get("gitVersion", ""))
+
+    # -- replace (PUT) ------------------------------------------------------------
+    # Added for the leader Lease (orchestrator.kube.lease). Kept apart from the apply
+    # code above so that the two can change independently.
+
+    def replace(self, obj: Mapping[str, Any], *, field_manager: str) -> dict[str, Any]:
+        """PUT the whole object: with `metadata.resourceVersion` set, the write is conditional.
+
+        If the object changed since that version was read, the server refuses with
+        409 Conflict (a KubeError), which is how optimistic concurrency is had.
+        """
+        ref = ObjectRef.of(dict(obj))
+        rtype = self.resource_type(str(obj.get("apiVersion", "")), ref.kind)
+        replaced: dict[str, Any] = self._request(
+            "PUT",
+            rtype.path(namespace=ref.namespace, name=ref.name),
+            ref=ref,
+            action="replace",
+            body=dict(obj),
+            query=[("fieldManager", field_manager)],
+            content_type="application/json",
+        )
+        return replaced

@@ -1,0 +1,125 @@
+"""What one delivery did, object by object: the type every kube stage produces or consumes.
+
+Apply adds created / configured / unchanged entries, prune adds deleted /
+skipped ones. An entry may carry the inventory record it leaves behind (what
+was applied, and what the cluster said afterwards); the next inventory is the
+records of all entries (`Inventory.of_changeset`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from orchestrator.kube.inventory import InventoryEntry
+from orchestrator.objectref import ObjectRef
+
+
+class Action(StrEnum):
+    """What happened to one object."""
+
+    CREATED = "created"
+    CONFIGURED = "configured"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
+    SKIPPED = "skipped"
+
+
+_ORDER = tuple(Action)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSetEntry:
+    """One object's outcome.
+
+    `message` says why, where there is more to say than the action (why an
+    object was skipped, which check proved it unchanged). `record` is the
+    inventory entry this outcome leaves behind, or None when the object leaves
+    the inventory (deleted, or abandoned).
+    """
+
+    ref: ObjectRef
+    action: Action
+    message: str = ""
+    record: InventoryEntry | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.ref} {self.action}"
+        return f"{text} ({self.message})" if self.message else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "object": str(self.ref),
+            "group": self.ref.group,
+            "kind": self.ref.kind,
+            "namespace": self.ref.namespace,
+            "name": self.ref.name,
+            "action": str(self.action),
+            "message": self.message,
+        }
+
+
+class ChangeSet:
+    """An ordered collection of entries, at most one per object (a later one replaces)."""
+
+    def __init__(self, entries: Iterable[ChangeSetEntry] = ()) -> None:
+        self._entries: dict[ObjectRef, ChangeSetEntry] = {}
+        self.extend(entries)
+
+    def add(self, entry: ChangeSetEntry) -> None:
+        self._entries.pop(entry.ref, None)
+        self._entries[entry.ref] = entry
+
+    def extend(self, entries: Iterable[ChangeSetEntry]) -> None:
+        for entry in entries:
+            self.add(entry)
+
+    def __iter__(self) -> Iterator[ChangeSetEntry]:
+        return iter(list(self._entries.values()))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._entries
+
+    def get(self, ref: ObjectRef) -> ChangeSetEntry | None:
+        return self._entries.get(ref)
+
+    def with_action(self, *actions: Action) -> list[ChangeSetEntry]:
+        return [e for e in self._entries.values() if e.action in actions]
+
+    def counts(self) -> dict[Action, int]:
+        """How many objects per action, every action present (zero included)."""
+        counts = dict.fromkeys(_ORDER, 0)
+        for entry in self._entries.values():
+            counts[entry.action] += 1
+        return counts
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written or deleted."""
+        return any(
+            e.action in (Action.CREATED, Action.CONFIGURED, Action.DELETED)
+            for e in self._entries.values()
+        )
+
+    def summary(self) -> str:
+        """One line for a log or a note: `2 created, 1 configured, 40 unchanged`."""
+        parts = [f"{n} {action}" for action, n in self.counts().items() if n]
+        return ", ".join(parts) if parts else "no objects"
+
+    def lines(self) -> list[str]:
+        """One line per object that did not stay unchanged, in the order they happened."""
+        return [str(e) for e in self._entries.values() if e.action is not Action.UNCHANGED]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": {str(action): n for action, n in self.counts().items()},
+            "objects": [e.to_dict() for e in self._entries.values()],
+        }
+
+    def __repr__(self) -> str:
+        return f"ChangeSet({self.summary()})"

@@ -1,0 +1,392 @@
+"""What an environment applied, stored in its own cluster: the basis of pruning and no-op skips.
+
+Where: Secrets of type `orchestrator.dev/inventory` in the agent's namespace.
+The head Secret is named `orchestrator-inventory-<environment>`; a large
+inventory continues in shard Secrets named `<head>-<serial>-<n>`, where the
+serial is a hash of the whole content. A Secret rather than a ConfigMap,
+because the entries hold content digests of the delivery's Secrets too, and a
+digest of a short password is a way to guess it offline.
+
+Format (each value of `data`, base64-decoded, is UTF-8 text):
+
+    format       "1"
+    revision     the commit the inventory describes
+    fieldManager the field manager the objects were applied with
+    serial       content hash; every shard repeats it
+    shards       JSON list of the shard Secrets' names, in order (head excluded)
+    entries      one JSON object per line:
+                 {"apiVersion","kind","namespace","name","digest","resourceVersion","uid","fields"}
+
+`digest` is the manifest's content digest when it was applied; `resourceVersion`
+and `uid` are what the API server returned for our apply; `fields` is a hash of
+our field manager's managedFields entry at that point. Together they let a
+reconcile prove an object unchanged without a request per object.
+
+Writing is safe against a crash part-way: shards are written first under new
+names (their serial differs whenever their content does), the head last, and
+only then are shards the head no longer names deleted. A reader therefore sees
+either the old inventory or the new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import InventoryError, KubeError
+from orchestrator.objectref import ObjectRef
+
+if TYPE_CHECKING:
+    from orchestrator.kube.changeset import ChangeSet
+    from orchestrator.kube.client import KubeClient
+
+FORMAT = "1"
+SECRET_TYPE = "orchestrator.dev/inventory"  # noqa: S105 (a type name, not a password)
+LABEL = "orchestrator.dev/inventory"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "orchestrator"}
+# A Secret holds at most 1 MiB; half of it leaves room for metadata and growth.
+DEFAULT_SHARD_BYTES = 512 * 1024
+INVENTORY_FIELD_MANAGER = "orchestrator-inventory"
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryEntry:
+    """One object the environment applied, and what the cluster said after."""
+
+    ref: ObjectRef
+    api_version: str
+    digest: str = ""
+    resource_version: str = ""
+    uid: str = ""
+    fields: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "apiVersion": self.api_version,
+                "kind": self.ref.kind,
+                "namespace": self.ref.namespace,
+                "name": self.ref.name,
+                "digest": self.digest,
+                "resourceVersion": self.resource_version,
+                "uid": self.uid,
+                "fields": self.fields,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, line: str) -> InventoryEntry:
+        raw = json.loads(line)
+        if not isinstance(raw, dict):
+            raise ValueError("an entry is not a JSON object")
+        api_version = _text(raw, "apiVersion", required=True)
+        group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        return cls(
+            ref=ObjectRef(
+                group=group,
+                kind=_text(raw, "kind", required=True),
+                namespace=_text(raw, "namespace"),
+                name=_text(raw, "name", required=True),
+            ),
+            api_version=api_version,
+            digest=_text(raw, "digest"),
+            resource_version=_text(raw, "resourceVersion"),
+            uid=_text(raw, "uid"),
+            fields=_text(raw, "fields"),
+        )
+
+
+def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str) or (required and not value):
+        raise ValueError(f"entry field {key!r} is missing or not a string")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """The objects an environment applied at `revision`, keyed by ref."""
+
+    revision: str = ""
+    field_manager: str = ""
+    entries: tuple[InventoryEntry, ...] = ()
+    _index: dict[ObjectRef, InventoryEntry] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        entries = tuple(sorted(self.entries, key=lambda e: e.ref))
+        object.__setattr__(self, "entries", entries)
+        self._index.update((e.ref, e) for e in entries)
+
+    def get(self, ref: ObjectRef) -> InventoryEntry | None:
+        return self._index.get(ref)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._index
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def refs(self) -> set[ObjectRef]:
+        return set(self._index)
+
+    def stale(self, keep: Iterable[ObjectRef]) -> list[InventoryEntry]:
+        """Entries whose objects are not in `keep`: what pruning considers."""
+        kept = set(keep)
+        return [e for e in self.entries if e.ref not in kept]
+
+    @classmethod
+    def of_changeset(cls, changes: ChangeSet, *, revision: str, field_manager: str) -> Inventory:
+        """The inventory a delivery leaves: the record of every entry that has one."""
+        return cls(
+            revision=revision,
+            field_manager=field_manager,
+            entries=tuple(e.record for e in changes if e.record is not None),
+        )
+
+    def updated(self, changes: ChangeSet) -> Inventory:
+        """This inventory with the records of `changes` laid over it (after a failure).
+
+        Objects the changes applied take their new record; the others keep the
+        old one, so nothing applied before is forgotten and left unpruned.
+        """
+        merged = dict(self._index)
+        for entry in changes:
+            if entry.record is not None:
+                merged[entry.ref] = entry.record
+        return Inventory(
+            revision=self.revision, field_manager=self.field_manager, entries=tuple(merged.values())
+        )
+
+
+# -- encoding (pure) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The data of one Secret: `name` and decoded key -> text."""
+
+    name: str
+    data: dict[str, str]
+
+
+def encode(
+    inventory: Inventory, *, name: str, max_shard_bytes: int = DEFAULT_SHARD_BYTES
+) -> list[Shard]:
+    """The Secrets that hold `inventory`, the head first.
+
+    Entries are split in order, each shard's `entries` at most `max_shard_bytes`
+    (a single entry larger than that still gets a shard of its own).
+    """
+    lines = [e.to_json() for e in inventory.entries]
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        cost = len(line.encode("utf-8")) + 1
+        if chunks[-1] and size + cost > max_shard_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += cost
+    texts = ["".join(f"{line}\n" for line in chunk) for chunk in chunks]
+    hasher = hashlib.sha256()
+    for part in (FORMAT, inventory.revision, inventory.field_manager, *texts):
+        hasher.update(part.encode("utf-8"))
+        hasher.update(b"\0")
+    serial = hasher.hexdigest()[:12]
+    names = [f"{name}-{serial}-{index}" for index in range(1, len(texts))]
+    head = Shard(
+        name=name,
+        data={
+            "format": FORMAT,
+            "revision": inventory.revision,
+            "fieldManager": inventory.field_manager,
+            "serial": serial,
+            "shards": json.dumps(names),
+            "entries": texts[0],
+        },
+    )
+    rest = [
+        Shard(name=shard_name, data={"format": FORMAT, "serial": serial, "entries": text})
+        for shard_name, text in zip(names, texts[1:], strict=True)
+    ]
+    return [head, *rest]
+
+
+def shard_names(head: Mapping[str, str]) -> list[str]:
+    """The names of the shards a head Secret's data refers to."""
+    try:
+        names = json.loads(head.get("shards") or "[]")
+    except ValueError:
+        raise ValueError("field 'shards' is not JSON") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError("field 'shards' is not a list of names")
+    return names
+
+
+def decode(head: Mapping[str, str], shards: Sequence[Mapping[str, str]] = ()) -> Inventory:
+    """The inventory in a head's data and its shards' data (in the head's order).
+
+    Raises ValueError when the data is not an inventory this version can read.
+    """
+    if head.get("format") != FORMAT:
+        raise ValueError(f"unknown inventory format {head.get('format')!r}")
+    serial = head.get("serial", "")
+    names = shard_names(head)
+    if len(shards) != len(names):
+        raise ValueError(f"head names {len(names)} shard(s), {len(shards)} given")
+    entries: list[InventoryEntry] = []
+    for index, data in enumerate([head, *shards]):
+        if data.get("serial") != serial:
+            raise ValueError(f"shard {index} belongs to another write (serial differs)")
+        for number, line in enumerate((data.get("entries") or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(InventoryEntry.from_json(line))
+            except ValueError as exc:
+                raise ValueError(f"shard {index} line {number}: {exc}") from None
+    return Inventory(
+        revision=head.get("revision", ""),
+        field_manager=head.get("fieldManager", ""),
+        entries=tuple(entries),
+    )
+
+
+def serial_of(shards: Sequence[Shard]) -> str:
+    return shards[0].data["serial"] if shards else ""
+
+
+# -- storage ---------------------------------------------------------------------------
+
+
+def inventory_name(environment: str) -> str:
+    return f"orchestrator-inventory-{environment}"
+
+
+class InventoryStore:
+    """Reads and writes one environment's inventory in its cluster."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        namespace: str,
+        name: str,
+        max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+        field_manager: str = INVENTORY_FIELD_MANAGER,
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.name = name
+        self.max_shard_bytes = max_shard_bytes
+        self.field_manager = field_manager
+        self._serial: str | None = None
+
+    @classmethod
+    def for_environment(
+        cls, client: KubeClient, *, namespace: str, environment: str
+    ) -> InventoryStore:
+        return cls(client, namespace=namespace, name=inventory_name(environment))
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(group="", kind="Secret", namespace=self.namespace, name=self.name)
+
+    def read(self) -> Inventory:
+        """The stored inventory; empty (no entries) when none was written yet."""
+        try:
+            head = self._get(self.name)
+            if head is None:
+                self._serial = ""
+                return Inventory()
+            names = shard_names(head)
+            shards: list[dict[str, str]] = []
+            for shard_name in names:
+                data = self._get(shard_name)
+                if data is None:
+                    raise ValueError(f"shard Secret {shard_name} is missing")
+                shards.append(data)
+            inventory = decode(head, shards)
+        except KubeError as exc:
+            raise InventoryError(f"cannot read: {exc}", ref=self.ref) from exc
+        except ValueError as exc:
+            raise InventoryError(f"cannot read: {exc}", ref=self.ref) from None
+        self._serial = head.get("serial", "")
+        return inventory
+
+    def write(self, inventory: Inventory) -> bool:
+        """Store `inventory`; False when the stored one already said exactly this."""
+        shards = encode(inventory, name=self.name, max_shard_bytes=self.max_shard_bytes)
+        serial = serial_of(shards)
+        if serial == self._serial:
+            return False
+        try:
+            for shard in shards[1:]:
+                self._put(shard)
+            self._put(shards[0])
+            self._serial = serial
+            self._delete_unreferenced({s.name for s in shards})
+        except KubeError as exc:
+            raise InventoryError(f"cannot write: {exc}", ref=self.ref) from exc
+        return True
+
+    def delete(self) -> None:
+        """Remove every Secret of this inventory (an environment that goes away)."""
+        try:
+            self._delete_unreferenced(set())
+        except KubeError as exc:
+            raise InventoryError(f"cannot delete: {exc}", ref=self.ref) from exc
+        self._serial = ""
+
+    def _get(self, name: str) -> dict[str, str] | None:
+        found = self.client.get(
+            api_version="v1", kind="Secret", name=name, namespace=self.namespace
+        )
+        if found is None:
+            return None
+        if found.get("type") != SECRET_TYPE:
+            raise ValueError(f"Secret {name} is of type {found.get('type')!r}, not {SECRET_TYPE}")
+        raw = found.get("data") or {}
+        try:
+            return {k: base64.b64decode(v).decode("utf-8") for k, v in raw.items()}
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"Secret {name} data is not base64 UTF-8 text: {exc}") from None
+
+    def _put(self, shard: Shard) -> None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": SECRET_TYPE,
+            "metadata": {
+                "name": shard.name,
+                "namespace": self.namespace,
+                "labels": {**MANAGED_BY, LABEL: self.name},
+            },
+            "data": {
+                key: base64.b64encode(value.encode("utf-8")).decode("ascii")
+                for key, value in shard.data.items()
+            },
+        }
+        self.client.apply(body, field_manager=self.field_manager, force=True)
+
+    def _delete_unreferenced(self, keep: set[str]) -> None:
+        for item in self.client.list(
+            api_version="v1",
+            kind="Secret",
+            namespace=self.namespace,
+            label_selector=f"{LABEL}={self.name}",
+            metadata_only=True,
+        ):
+            name = str((item.get("metadata") or {}).get("name", ""))
+            if name and name not in keep:
+                self.client.delete(
+                    api_version="v1", kind="Secret", name=name, namespace=self.namespace
+                )
