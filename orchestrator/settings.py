@@ -101,6 +101,11 @@ class AgentSettings(_Group):
         default_factory=lambda: f"orchestrator@{socket.gethostname()}",
         description="Written as Verified-By on promotions and into notes.",
     )
+    publish_to: str = Field(
+        default="",
+        description="build role: the first environment, whose candidate branches "
+        "(pr/<env>/<feature>) receive rendered configuration.",
+    )
     drift_interval_seconds: float = Field(
         default=300.0, gt=0, description="Re-apply the current revision this often (self-heal)."
     )
