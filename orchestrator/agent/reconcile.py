@@ -1,0 +1,467 @@
+"""The reconcile pipeline: one revision of one environment, from Git to cluster and back.
+
+    read policy -> verify signature -> load manifests -> check allowance -> apply + prune
+    -> health, soak, verification runs -> note -> gates -> promotion -> note
+
+One linear function; each stage fails with its own reason (`record.Stage`), which
+goes into the note on the commit. Nothing here holds state between runs: what a
+restarted agent needs is in Git (branches, notes) and in the cluster (inventory),
+and every write is idempotent (server-side apply, promotion by tree equality, runs
+found by label), so a crash at any point converges on the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from orchestrator.agent import failpoints
+from orchestrator.agent.record import Phase, Report, Stage, promoted_targets
+from orchestrator.errors import (
+    GitError,
+    HealthWaitCancelled,
+    KubeError,
+    OrchestratorError,
+    PolicyError,
+    PruneFailed,
+    SignatureError,
+    UnknownKind,
+    VerificationFailed,
+)
+from orchestrator.gitbus import protocol
+from orchestrator.gitbus.protocol import DeliveryTrailers, Identity, NoteEntry
+from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.signing import Signer, SshVerifier
+from orchestrator.health import DeliveryHealth
+from orchestrator.health.observe import Target
+from orchestrator.health.runs import wait_for_runs
+from orchestrator.health.wait import soak, wait_for_health
+from orchestrator.kube.apply import ApplyOptions
+from orchestrator.kube.changeset import ChangeSet
+from orchestrator.kube.client import KubeClient
+from orchestrator.kube.delivery import deliver
+from orchestrator.kube.inventory import InventoryStore
+from orchestrator.kube.prune import PruneOptions
+from orchestrator.manifests import Manifest, load_manifests
+from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
+from orchestrator.promote.gates import evaluate
+from orchestrator.promote.policy import POLICY_PATH, EnvironmentPolicy, parse_policy
+from orchestrator.promote.promotion import PromotionRequest, promote
+from orchestrator.settings import Settings
+
+log = logging.getLogger("orchestrator.agent")
+_T = TypeVar("_T")
+
+_DELIVERY_WALK_LIMIT = 200
+_ROLLBACK_WALK_LIMIT = 50
+_GOOD_PHASES = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED})
+
+
+class StageFailed(OrchestratorError):
+    """Internal: carries the stage a pipeline error belongs to."""
+
+    def __init__(self, stage: Stage, cause: Exception) -> None:
+        self.stage = stage
+        self.cause = cause
+        super().__init__(f"{stage}: {cause}")
+
+
+@dataclass
+class Outcome:
+    """What one reconcile did; the daemon uses it for metrics and scheduling."""
+
+    revision: str
+    phase: Phase
+    stage: Stage | None = None
+    message: str = ""
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    health: DeliveryHealth | None = None
+    promoted: list[str] = field(default_factory=list)
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The feature a revision delivers, and the source commit it was built from."""
+
+    feature: str
+    origin_commit: str | None
+
+
+def delivery_of(repo: CacheRepo, revision: str) -> Delivery:
+    """Find the `Delivery` trailer among the commits a merge brought in.
+
+    The revision itself first (a fast-forward or an auto promotion), then the
+    commits reachable from its second and later parents but not from its first.
+    With none, the name derives from the commit id.
+    """
+    info = repo.commit_info(revision)
+    trailers = DeliveryTrailers.from_message(info.message)
+    if trailers.delivery:
+        return Delivery(trailers.delivery, trailers.source_commit)
+    if len(info.parents) > 1:
+        mainline = info.parents[0]
+        queue = list(info.parents[1:])
+        seen: set[str] = set()
+        while queue and len(seen) < _DELIVERY_WALK_LIMIT:
+            sha = queue.pop(0)
+            if sha in seen or repo.is_ancestor(sha, mainline):
+                continue
+            seen.add(sha)
+            commit = repo.commit_info(sha)
+            found = DeliveryTrailers.from_message(commit.message)
+            if found.delivery:
+                return Delivery(found.delivery, found.source_commit)
+            queue.extend(commit.parents)
+    return Delivery(f"rev-{revision[:12]}", None)
+
+
+class Pipeline:
+    """Reconciles revisions of one environment; safe to call again for the same revision."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        repo: CacheRepo,
+        kube: KubeClient,
+        signer: Signer | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        health_interval: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.env = settings.agent.environment
+        self.repo = repo
+        self.kube = kube
+        self.signer = signer
+        self.now = now
+        self.health_interval = health_interval
+        self.author = Identity(name=settings.git.author_name, email=settings.git.author_email)
+        self.field_manager = f"orchestrator-{self.env}"
+        self.inventory = InventoryStore.for_environment(
+            kube, namespace=settings.cluster.namespace, environment=self.env
+        )
+
+    # -- the pipeline ---------------------------------------------------------------
+
+    def reconcile(self, revision: str, *, cancel: threading.Event | None = None) -> Outcome:
+        """Deliver `revision`, record it, promote it if healthy and allowed."""
+        cancel = cancel or threading.Event()
+        report = Report(environment=self.env, revision=revision, agent=self.settings.agent.identity)
+        outcome = Outcome(revision=revision, phase=Phase.FAILED)
+        try:
+            policy, delivery = self._deliver(
+                revision, report=report, outcome=outcome, cancel=cancel
+            )
+        except StageFailed as failed:
+            if isinstance(failed.cause, HealthWaitCancelled):
+                log.info("%s: superseded while checking health; not recorded", revision[:12])
+                outcome.message = str(failed.cause)
+                return outcome
+            outcome.stage = failed.stage
+            outcome.message = str(failed.cause)
+            log.warning("%s: %s: %s", revision[:12], failed.stage, failed.cause)
+            self._record(
+                revision, report.entry(Phase.FAILED, stage=failed.stage, message=outcome.message)
+            )
+            return outcome
+        outcome.phase = Phase.HEALTHY
+        existing = self._entries(revision)
+        if not any(e.phase == Phase.HEALTHY for e in existing) or outcome.changes.changed:
+            self._record(revision, report.entry(Phase.HEALTHY))
+        failpoints.reach("after-note")
+        self._promote(
+            revision,
+            policy=policy,
+            delivery=delivery,
+            report=report,
+            outcome=outcome,
+            existing=existing,
+        )
+        return outcome
+
+    def _deliver(
+        self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
+    ) -> tuple[EnvironmentPolicy, Delivery]:
+        """Everything up to a verified revision; raises StageFailed."""
+        policy = self._stage(Stage.POLICY, lambda: self._policy(revision))
+        if policy.trust.signers:
+            self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
+        delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
+        report.delivery = delivery.feature
+        manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
+        self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy))
+        self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
+        failpoints.reach("after-apply")
+        self._check_health(
+            revision, manifests, policy=policy, report=report, outcome=outcome, cancel=cancel
+        )
+        failpoints.reach("after-health")
+        if policy.verification:
+            self._run_verification(
+                revision, policy=policy, delivery=delivery, report=report, cancel=cancel
+            )
+            failpoints.reach("after-verification")
+        return policy, delivery
+
+    def _apply(
+        self,
+        revision: str,
+        manifests: Sequence[Manifest],
+        *,
+        policy: EnvironmentPolicy,
+        report: Report,
+        outcome: Outcome,
+    ) -> None:
+        log.info("%s: applying %d objects", revision[:12], len(manifests))
+        try:
+            applied = deliver(
+                self.kube,
+                manifests,
+                store=self.inventory,
+                revision=revision,
+                apply=ApplyOptions.for_environment(self.env, force=policy.apply.force),
+                prune_options=PruneOptions(enabled=policy.apply.prune),
+            )
+        except PruneFailed as exc:
+            raise StageFailed(Stage.PRUNE, exc) from exc
+        except KubeError as exc:
+            raise StageFailed(Stage.APPLY, exc) from exc
+        outcome.changes = applied
+        report.changes = {str(k): v for k, v in applied.counts().items() if v}
+        report.objects = [{"object": str(e.ref), "action": str(e.action)} for e in applied]
+        log.info("%s: %s", revision[:12], applied.summary())
+
+    def _check_health(
+        self,
+        revision: str,
+        manifests: Sequence[Manifest],
+        *,
+        policy: EnvironmentPolicy,
+        report: Report,
+        outcome: Outcome,
+        cancel: threading.Event,
+    ) -> None:
+        targets = [Target.of(m.body) for m in manifests]
+        rules = policy.health.rules
+
+        def progress(health: DeliveryHealth) -> None:
+            pending = health.not_healthy()
+            if pending:
+                names = ", ".join(f"{o.ref} ({o.status})" for o in pending[:5])
+                log.info("%s: waiting for %s", revision[:12], names)
+
+        health = self._stage(
+            Stage.HEALTH,
+            lambda: wait_for_health(
+                self.kube,
+                targets,
+                timeout=policy.health.timeout_seconds,
+                interval=self.health_interval,
+                rules=rules,
+                cancel=cancel,
+                progress=progress,
+            ),
+        )
+        if policy.health.soak_seconds > 0:
+            log.info("%s: soaking for %gs", revision[:12], policy.health.soak_seconds)
+            health = self._stage(
+                Stage.HEALTH,
+                lambda: soak(
+                    self.kube,
+                    targets,
+                    duration=policy.health.soak_seconds,
+                    interval=min(self.health_interval * 2, policy.health.soak_seconds),
+                    rules=rules,
+                    cancel=cancel,
+                ),
+            )
+        outcome.health = health
+        report.health = health.summary
+        status_of = {str(o.ref): str(o.status) for o in health.objects}
+        for obj in report.objects:
+            if obj["object"] in status_of:
+                obj["health"] = status_of[obj["object"]]
+
+    def _run_verification(
+        self,
+        revision: str,
+        *,
+        policy: EnvironmentPolicy,
+        delivery: Delivery,
+        report: Report,
+        cancel: threading.Event,
+    ) -> None:
+        try:
+            results = wait_for_runs(
+                self.kube,
+                policy.verification,
+                environment=self.env,
+                revision=revision,
+                delivery=delivery.feature,
+                params=self.settings.agent.params,
+                field_manager=self.field_manager,
+                interval=self.health_interval,
+                cancel=cancel,
+            )
+        except VerificationFailed as exc:
+            report.runs = [dict(r) for r in exc.records]
+            raise StageFailed(Stage.VERIFICATION, exc) from exc
+        except (HealthWaitCancelled, KubeError) as exc:
+            raise StageFailed(Stage.VERIFICATION, exc) from exc
+        report.runs = [r.as_record() for r in results]
+
+    def _promote(
+        self,
+        revision: str,
+        *,
+        policy: EnvironmentPolicy,
+        delivery: Delivery,
+        report: Report,
+        outcome: Outcome,
+        existing: Sequence[NoteEntry],
+    ) -> None:
+        targets = list(policy.promotion.to)
+        if not targets:
+            return
+        pending = [t for t in targets if t not in promoted_targets(existing, revision=revision)]
+        if not pending:
+            outcome.phase = Phase.PROMOTED
+            return
+        verdict = evaluate(policy.gates, self.now())
+        if not verdict.open:
+            outcome.phase = Phase.WAITING
+            outcome.retry_at = verdict.retry_at
+            report.gate = verdict.reason
+            if not any(
+                e.phase == Phase.WAITING and e.fields.get("gate") == verdict.reason
+                for e in existing
+            ):
+                self._record(revision, report.entry(Phase.WAITING, message=verdict.reason))
+            return
+        results: list[dict[str, Any]] = []
+        try:
+            for target in pending:
+                request = PromotionRequest(
+                    source_env=self.env,
+                    source_commit=revision,
+                    feature=delivery.feature,
+                    target_env=target,
+                    mode=policy.promotion.mode,
+                    paths=tuple(policy.promoted_paths),
+                    health=report.health or "Healthy",
+                    verified_by=self.settings.agent.identity,
+                    origin_commit=delivery.origin_commit,
+                )
+                result = promote(self.repo, request, author=self.author, signer=self.signer)
+                failpoints.reach("after-promotion-push")
+                log.info(
+                    "%s: promoted to %s (%s)",
+                    revision[:12],
+                    result.target_ref,
+                    "pushed" if result.pushed else "already there",
+                )
+                results.append(
+                    {
+                        "target": target,
+                        "ref": result.target_ref,
+                        "commit": result.commit,
+                        "pushed": result.pushed,
+                    }
+                )
+        except (GitError, ValueError) as exc:
+            report.promotions = results
+            outcome.stage = Stage.PROMOTION
+            outcome.message = str(exc)
+            self._record(
+                revision, report.entry(Phase.FAILED, stage=Stage.PROMOTION, message=str(exc))
+            )
+            return
+        report.promotions = results
+        outcome.promoted = [r["ref"] for r in results]
+        outcome.phase = Phase.PROMOTED
+        self._record(revision, report.entry(Phase.PROMOTED))
+
+    # -- stages -------------------------------------------------------------------
+
+    @staticmethod
+    def _stage(stage: Stage, work: Callable[[], _T]) -> _T:
+        """Run one stage; any expected failure is tagged with the stage's reason."""
+        try:
+            return work()
+        except StageFailed:
+            raise
+        except (OrchestratorError, ValueError) as exc:
+            raise StageFailed(stage, exc) from exc
+
+    def _policy(self, revision: str) -> EnvironmentPolicy:
+        files = self.repo.read_files(revision, directory=".orchestrator")
+        data = files.get(POLICY_PATH.removeprefix(".orchestrator/"))
+        if data is None:
+            raise PolicyError(POLICY_PATH, [f"missing on {self.env} at {revision[:12]}"])
+        return parse_policy(data).environment(self.env)
+
+    def _verify(self, revision: str, signers: Sequence[str]) -> None:
+        with tempfile.TemporaryDirectory(prefix="orchestrator-signers-") as tmp:
+            allowed = Path(tmp) / "allowed_signers"
+            allowed.write_text("\n".join(signers) + "\n")
+            try:
+                self.repo.verify_commit(revision, verifier=SshVerifier(allowed_signers=allowed))
+            except SignatureError:
+                raise
+            except GitError as exc:
+                raise SignatureError(str(exc)) from exc
+
+    def _manifests(self, revision: str, policy: EnvironmentPolicy) -> list[Manifest]:
+        root = policy.path.strip("/")
+        files = self.repo.read_files(revision, directory=root)
+        prefixed = {f"{root}/{path}" if root else path: data for path, data in files.items()}
+        return load_manifests(
+            prefixed,
+            root=root,
+            params=self.settings.agent.params,
+            environment=self.env,
+            default_namespace="default",
+        )
+
+    def _check_allowed(self, manifests: Sequence[Manifest], policy: EnvironmentPolicy) -> None:
+        delivered_crds = table_scope(crd_scopes(m.body for m in manifests))
+        scope = chain(builtin_scope, delivered_crds)
+        refusals = []
+        for manifest in manifests:
+            namespaced = scope(manifest.ref)
+            if namespaced is None:
+                try:
+                    namespaced = self.kube.resource_type(
+                        manifest.api_version, manifest.ref.kind
+                    ).namespaced
+                except UnknownKind:
+                    namespaced = bool(manifest.ref.namespace)
+            reason = policy.allow.refusal(manifest.ref, namespaced=namespaced)
+            if reason is not None:
+                refusals.append(f"{manifest.path}: {reason}")
+        if refusals:
+            raise PolicyError(
+                POLICY_PATH,
+                [f"{len(refusals)} object(s) outside this environment's allowance", *refusals],
+            )
+
+    # -- notes --------------------------------------------------------------------
+
+    def _entries(self, revision: str) -> list[NoteEntry]:
+        self.repo.refresh(protocol.notes_ref(self.env))
+        note = self.repo.read_note(env=self.env, commit=revision)
+        return list(note.entries) if note is not None else []
+
+    def _record(self, revision: str, entry: NoteEntry) -> None:
+        try:
+            self.repo.add_note(env=self.env, commit=revision, entries=[entry], author=self.author)
+        except GitError as exc:
+            # The note is the report, not the work: the next reconcile writes it again.
+            log.error("%s: cannot write the note: %s", revision[:12], exc)

@@ -1,0 +1,285 @@
+"""From settings to a running agent: connect Git and the cluster, plug the work into the daemon.
+
+Two roles:
+
+- deliver: poll the environment branch; reconcile its tip when it moves, and again on
+  the drift interval (self-heal, retry after a failure, promotion once a gate opens);
+- build: poll the build cluster for ConfigMaps labelled `orchestrator.dev/publish`
+  (rendered by a supply chain) and publish each as a candidate delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from orchestrator.agent.lifecycle import Readiness, build_daemon
+from orchestrator.agent.metrics import ApplyAction, Metrics
+from orchestrator.agent.reconcile import Outcome, Pipeline
+from orchestrator.agent.record import Phase
+from orchestrator.agent.scheduler import RunContext
+from orchestrator.errors import GitError, KubeError, OrchestratorError
+from orchestrator.gitbus import protocol
+from orchestrator.gitbus.auth import Auth, HttpsAuth, Secret, SshAuth
+from orchestrator.gitbus.protocol import Identity
+from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.signing import Signer, SshSigner
+from orchestrator.kube.client import KubeClient
+from orchestrator.promote.publish import Publication, publish
+from orchestrator.settings import Settings
+
+log = logging.getLogger("orchestrator.agent")
+
+PUBLISH_LABEL = "orchestrator.dev/publish"
+FEATURE_LABEL = "orchestrator.dev/feature"
+SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
+
+
+def git_auth(settings: Settings) -> Auth:
+    """Credentials for the remote, from settings (secrets from files)."""
+    git = settings.git
+    if git.ssh_key_file is not None:
+        passphrase = settings.ssh_passphrase()
+        return SshAuth(
+            username=git.username,
+            private_key_path=git.ssh_key_file,
+            passphrase=Secret(passphrase) if passphrase else None,
+            known_hosts=git.known_hosts_file,
+            check_host_key=not git.insecure_skip_host_key_check,
+        )
+    token = settings.git_token()
+    if token:
+        return HttpsAuth(username=git.username, token=Secret(token))
+    return None
+
+
+def cache_path(settings: Settings) -> Path:
+    """One cache clone per remote URL (and environment) under the configured cache dir."""
+    key = hashlib.sha256(f"{settings.git.url}\0{settings.agent.environment}".encode()).hexdigest()
+    return settings.git.cache_dir / key[:16]
+
+
+def open_repo(settings: Settings) -> CacheRepo:
+    path = cache_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return CacheRepo.open(path, remote_url=settings.git.url, auth=git_auth(settings))
+
+
+def open_cluster(settings: Settings) -> KubeClient:
+    if settings.cluster.kubeconfig is not None:
+        return KubeClient.from_kubeconfig(
+            settings.cluster.kubeconfig, context=settings.cluster.context
+        )
+    return KubeClient.in_cluster()
+
+
+def signer(settings: Settings) -> Signer | None:
+    if settings.git.signing_key_file is None:
+        return None
+    return SshSigner(key_path=settings.git.signing_key_file)
+
+
+@dataclass
+class DeliverWork:
+    """The deliver role's jobs. Called by the scheduler, never concurrently."""
+
+    pipeline: Pipeline
+    repo: CacheRepo
+    metrics: Metrics
+    readiness: Readiness
+    remote_check_interval: float
+    current: str | None = None
+    _last_remote_check: float = 0.0
+
+    @property
+    def branch_ref(self) -> str:
+        return protocol.env_branch(self.pipeline.env)
+
+    def poll(self, ctx: RunContext) -> None:
+        """Reconcile the branch tip when it moved (or on the first poll)."""
+        started = time.monotonic()
+        result = self.repo.poll([self.branch_ref])
+        self.metrics.observe_git_fetch(time.monotonic() - started)
+        self.readiness.mark_git()
+        tip = result.tips.get(self.branch_ref)
+        if tip is None:
+            log.warning("%s does not exist on the remote yet", self.branch_ref)
+            return
+        if tip == self.current:
+            return
+        self._reconcile(tip, ctx)
+
+    def drift(self, ctx: RunContext) -> None:
+        """Re-reconcile the current revision: self-heal, retry, pending promotions."""
+        if self.current is None:
+            self.poll(ctx)
+            return
+        outcome = self._reconcile(self.current, ctx)
+        corrected = outcome.changes.counts()
+        drifted = sum(v for k, v in corrected.items() if str(k) in ("created", "configured"))
+        if drifted and outcome.phase is not Phase.FAILED:
+            log.warning("%s: corrected drift on %d object(s)", self.current[:12], drifted)
+            self.metrics.count_drift(drifted)
+
+    def _reconcile(self, revision: str, ctx: RunContext) -> Outcome:
+        cancel = threading.Event()
+        watcher = threading.Thread(
+            target=self._watch_for_newer, args=(revision, ctx, cancel), daemon=True
+        )
+        watcher.start()
+        started = time.monotonic()
+        try:
+            outcome = self.pipeline.reconcile(revision, cancel=cancel)
+        finally:
+            cancel.set()
+            watcher.join()
+        self.readiness.mark_cluster()
+        elapsed = time.monotonic() - started
+        result = "success" if outcome.phase is not Phase.FAILED else str(outcome.stage)
+        self.metrics.observe_reconcile(seconds=elapsed, result=result)
+        self.metrics.count_applied_many(
+            {
+                cast(ApplyAction, str(action)): count
+                for action, count in outcome.changes.counts().items()
+                if count
+            }
+        )
+        if outcome.health is not None:
+            self.metrics.set_health(outcome.health.status)
+        for ref in outcome.promoted:
+            self.metrics.count_promotion(target=ref, result="success")
+        if outcome.phase is not Phase.FAILED:
+            self.metrics.mark_reconciled()
+        if outcome.phase is Phase.FAILED and outcome.stage is None:
+            return outcome  # superseded: the newer revision is reconciled next
+        self.current = revision
+        return outcome
+
+    def _watch_for_newer(self, revision: str, ctx: RunContext, cancel: threading.Event) -> None:
+        """Cancel the running reconcile when leadership is lost or a newer revision lands."""
+        while not cancel.wait(0.2):
+            if ctx.cancelled:
+                cancel.set()
+                return
+            now = time.monotonic()
+            if now - self._last_remote_check < self.remote_check_interval:
+                continue
+            self._last_remote_check = now
+            try:
+                tip = self.repo.list_remote().get(self.branch_ref)
+            except GitError:
+                continue
+            if tip is not None and tip != revision:
+                log.info("%s: superseded by %s", revision[:12], tip[:12])
+                cancel.set()
+                return
+
+
+@dataclass
+class BuildWork:
+    """The build role's job: publish what the supply chain rendered into ConfigMaps."""
+
+    settings: Settings
+    repo: CacheRepo
+    kube: KubeClient
+    readiness: Readiness
+    author: Identity
+    signer: Signer | None
+    published: dict[str, str] | None = None
+
+    def poll(self, ctx: RunContext) -> None:
+        target = self.settings.agent.publish_to
+        config_maps = self.kube.list(
+            api_version="v1",
+            kind="ConfigMap",
+            namespace=self.settings.cluster.namespace,
+            label_selector=f"{PUBLISH_LABEL}=true",
+        )
+        self.readiness.mark_cluster()
+        seen = self.published if self.published is not None else {}
+        self.published = seen
+        for cm in config_maps:
+            if ctx.cancelled:
+                return
+            meta = cm.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            annotations = meta.get("annotations") or {}
+            feature = str(labels.get(FEATURE_LABEL) or meta.get("name"))
+            version = str(meta.get("resourceVersion", ""))
+            if seen.get(feature) == version:
+                continue
+            files = {str(k): str(v).encode() for k, v in (cm.get("data") or {}).items()}
+            publication = Publication(
+                environment=target,
+                feature=feature,
+                files=files,
+                source_commit=annotations.get(SOURCE_COMMIT_ANNOTATION) or None,
+            )
+            try:
+                result = publish(self.repo, publication, author=self.author, signer=self.signer)
+            except (GitError, ValueError) as exc:
+                log.error("publishing %s to %s failed: %s", feature, target, exc)
+                continue
+            self.readiness.mark_git()
+            seen[feature] = version
+            log.info(
+                "published %s to %s (%s)",
+                feature,
+                result.target_ref,
+                "pushed" if result.pushed else "unchanged",
+            )
+
+
+def run_agent(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    repo = open_repo(settings)
+    kube = open_cluster(settings)
+    metrics = Metrics(environment=settings.agent.environment)
+    readiness = Readiness()
+    author = Identity(name=settings.git.author_name, email=settings.git.author_email)
+    env = settings.agent.environment
+    if settings.agent.role == "build":
+        if not settings.agent.publish_to:
+            raise OrchestratorError(
+                "agent.publish_to must name the first environment for the build role"
+            )
+        build = BuildWork(
+            settings=settings,
+            repo=repo,
+            kube=kube,
+            readiness=readiness,
+            author=author,
+            signer=signer(settings),
+        )
+        daemon = build_daemon(
+            settings, polls={env: build.poll}, client=kube, metrics=metrics, readiness=readiness
+        )
+    else:
+        pipeline = Pipeline(settings=settings, repo=repo, kube=kube, signer=signer(settings))
+        work = DeliverWork(
+            pipeline=pipeline,
+            repo=repo,
+            metrics=metrics,
+            readiness=readiness,
+            remote_check_interval=max(settings.git.poll_interval_seconds, 1.0),
+        )
+        daemon = build_daemon(
+            settings,
+            polls={env: work.poll},
+            drift=work.drift,
+            client=kube,
+            metrics=metrics,
+            readiness=readiness,
+        )
+    try:
+        return daemon.run()
+    except KubeError as exc:
+        log.error("cluster: %s", exc)
+        return 1
+    finally:
+        kube.close()

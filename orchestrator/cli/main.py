@@ -1,0 +1,76 @@
+"""The top-level group: global options, logging, and one-line errors instead of tracebacks.
+
+Expected failures (anything in the project's exception tree) print one line and
+exit 1; `-v` adds the detail and the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from orchestrator import __version__
+from orchestrator.errors import OrchestratorError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INVALID = 3
+
+_EPILOG = """\b
+Exit codes:
+  0  success
+  1  the operation failed (the message says why; -v for details)
+  2  usage error (unknown option, missing argument)
+  3  validate found problems in the policy or the manifests
+"""
+
+
+class _Main(click.Group):
+    """Turns the project's own errors into one readable line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OrchestratorError as exc:
+            verbose = bool(ctx.meta.get("orchestrator.verbose"))
+            first, _, rest = str(exc).partition("\n")
+            click.secho(f"error: {first}", fg="red", err=True)
+            if rest and verbose:
+                click.echo(rest, err=True)
+            elif rest:
+                click.echo("  (run with -v for details)", err=True)
+            if verbose:
+                click.echo("".join(traceback.format_exception(exc)), err=True)
+            sys.exit(EXIT_FAILED)
+
+
+@click.group(
+    cls=_Main,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=_EPILOG,
+)
+@click.version_option(__version__, prog_name="orchestrator")
+@click.option("-v", "--verbose", count=True, help="More detail: -v details, -vv debug logs.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """Deliver Kubernetes configuration across clusters, with Git as the message bus.
+
+    One agent runs per cluster. It polls its environment's branch, applies what
+    arrives with server-side apply, checks health, records the outcome as a git
+    note and pushes a promotion commit towards the next environment. Everything
+    the agents say is in the repository: `orchestrator status` shows it from any
+    clone.
+    """
+    ctx.meta["orchestrator.verbose"] = verbose
+    level = logging.DEBUG if verbose >= 2 else logging.INFO
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if verbose < 2:
+        for noisy in ("kubernetes", "urllib3", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,84 @@
+"""`orchestrator publish`: write rendered configuration as a candidate delivery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from orchestrator.cli.common import author_identity, author_option, open_remote, output_option
+from orchestrator.errors import OrchestratorError
+from orchestrator.gitbus.protocol import check_feature
+from orchestrator.promote.publish import Publication, publish
+
+
+def _read_dir(directory: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_symlink():
+            raise OrchestratorError(f"{path}: symlinks are not published")
+        if path.is_file():
+            files[path.relative_to(directory).as_posix()] = path.read_bytes()
+    if not files:
+        raise OrchestratorError(f"{directory}: no files to publish")
+    return files
+
+
+@click.command("publish")
+@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@click.option("--env", "environment", required=True, help="The first environment, e.g. staging.")
+@click.option("--feature", required=True, help="Delivery name; the branch is pr/<env>/<feature>.")
+@click.option(
+    "--from",
+    "directory",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of rendered manifests; becomes the environment's delivery directory.",
+)
+@click.option("--source-commit", help="Commit of the application source (Source-Commit trailer).")
+@click.option("--message", default="", help="Commit subject.")
+@author_option
+@output_option
+def command(
+    remote: str,
+    environment: str,
+    feature: str,
+    directory: Path,
+    source_commit: str | None,
+    message: str,
+    author: str,
+    output: str,
+) -> None:
+    """Publish DIR as delivery FEATURE for ENV (a commit on pr/<env>/<feature>).
+
+    The commit replaces the environment's delivery directory (the policy's `path`)
+    with the files of DIR and carries the Delivery and Source-Commit trailers.
+    Publishing the same files again changes nothing.
+    """
+    try:
+        check_feature(feature)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--feature") from None
+    repo = open_remote(remote)
+    files = _read_dir(directory)
+    click.echo(f"publishing {len(files)} file(s) as {feature} to {environment} ...", err=True)
+    result = publish(
+        repo,
+        Publication(
+            environment=environment,
+            feature=feature,
+            files=files,
+            source_commit=source_commit,
+            message=message,
+        ),
+        author=author_identity(author),
+    )
+    if output == "json":
+        click.echo(
+            json.dumps({"ref": result.target_ref, "commit": result.commit, "pushed": result.pushed})
+        )
+    elif result.pushed:
+        click.echo(f"pushed {result.target_ref} at {result.commit}")
+    else:
+        click.echo(f"unchanged: {result.target_ref} already holds these files")
