@@ -14,6 +14,7 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── BranchNotFound
     │   ├── RepositoryCorrupt        corrupt or shallow cache clone
     │   ├── UnsafePath               symlink or path leaving the configured directory
+    │   ├── MergeConflict            a merge (approve) would need a person
     │   ├── PushRejected             compare-and-swap lost (someone else moved the ref)
     │   │   └── PushRetriesExhausted
     │   └── SignatureError
@@ -112,6 +113,10 @@ class RepositoryCorrupt(GitError):
 
 class UnsafePath(GitError):
     """A tree entry is a symlink or leaves the configured directory."""
+
+
+class MergeConflict(GitError):
+    """Merging a candidate branch conflicts; a person has to resolve it."""
 
 
 class PushRejected(GitError):

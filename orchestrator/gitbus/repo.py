@@ -34,6 +34,7 @@ from orchestrator.errors import (
     AuthenticationFailed,
     BranchNotFound,
     GitError,
+    MergeConflict,
     OrchestratorError,
     PushRejected,
     PushRetriesExhausted,
@@ -657,6 +658,38 @@ class CacheRepo:
         armored = signer.sign(content.encode())
         with self._translated():
             return str(self._repo.create_commit_with_signature(content, armored.rstrip("\n")))
+
+    def merge_commit(
+        self,
+        *,
+        ours: str,
+        theirs: str,
+        subject: str,
+        author: Identity,
+        body: str = "",
+    ) -> str:
+        """A merge commit of `theirs` into `ours` (as a pull request host makes one).
+
+        Raises MergeConflict naming the conflicting paths; nothing is written then.
+        """
+        ours_commit, theirs_commit = self._commit(ours), self._commit(theirs)
+        message = protocol.format_message(subject, body=body)
+        with self._translated():
+            index = self._repo.merge_commits(ours_commit, theirs_commit)
+            if index.conflicts is not None:
+                paths = sorted(
+                    {entry.path for side in index.conflicts for entry in side if entry is not None}
+                )
+                raise MergeConflict(
+                    f"merging {theirs[:12]} into {ours[:12]} conflicts in: {', '.join(paths)}",
+                    remote=self.remote,
+                )
+            tree = index.write_tree(self._repo)
+            sig = _signature(author)
+            oid = self._repo.create_commit(
+                None, sig, sig, message, tree, [ours_commit.id, theirs_commit.id]
+            )
+            return str(oid)
 
     def verify_commit(self, rev: str, *, verifier: Verifier) -> VerifiedSignature:
         """Who signed the commit; UnsignedCommit or UntrustedSignature if nobody we trust."""

@@ -117,6 +117,9 @@ class WorkRepo:
         ).stdout
         return [tuple(line.split(": ", 1)) for line in parsed.splitlines()]  # type: ignore[misc]
 
+    def git_parents(self, rev: str) -> list[str]:
+        return git("rev-list", "--parents", "-n", "1", rev, cwd=self.bare).split()[1:]
+
     def log(self, branch: str) -> list[str]:
         return git("rev-list", f"refs/heads/{branch}", cwd=self.bare).splitlines()
 

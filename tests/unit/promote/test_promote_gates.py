@@ -37,12 +37,8 @@ def test_no_windows_means_always_open_but_freezes_still_hold() -> None:
         Gates(freezes=[CHRISTMAS]), datetime.fromisoformat("2026-12-24T00:00:00+00:00")
     )
     assert not frozen.open
-    assert (
-        frozen.retry_at is not None
-    )
-    assert (
-        frozen.retry_at.isoformat() == "2026-12-26T00:00:00+00:00"
-    )
+    assert frozen.retry_at is not None
+    assert frozen.retry_at.isoformat() == "2026-12-26T00:00:00+00:00"
 
 
 def test_sunday_as_seven_and_as_zero() -> None:

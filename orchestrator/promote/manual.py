@@ -1,0 +1,79 @@
+"""Manual promotion of a revision an agent already verified (`orchestrator promote`).
+
+Only a revision whose note in the source environment says it was verified (Healthy,
+Waiting or Promoted) can be promoted by hand: the command moves a decision forward
+(skipping a closed window, re-pushing a deleted candidate branch), it never skips
+verification.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from orchestrator.errors import GateClosed, PromotionError
+from orchestrator.gitbus import protocol
+from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
+from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.promote.gates import evaluate
+from orchestrator.promote.policy import POLICY_PATH, parse_policy
+from orchestrator.promote.promotion import PromotionRequest, PromotionResult, promote
+
+VERIFIED_PHASES = frozenset({"Healthy", "Waiting", "Promoted"})
+
+
+def promote_verified(
+    repo: CacheRepo,
+    *,
+    source_env: str,
+    target_env: str,
+    revision: str | None,
+    author: Identity,
+    mode: Literal["pr", "auto"] | None = None,
+    ignore_gates: bool = False,
+) -> PromotionResult:
+    """Promote `revision` (default: the source branch tip) if its note says it was verified."""
+    tip = repo.refresh(protocol.env_branch(source_env))
+    if revision is None:
+        if tip is None:
+            raise PromotionError(f"{protocol.env_branch(source_env)} does not exist")
+        revision = tip
+    revision = repo.resolve(revision)
+    repo.refresh(protocol.notes_ref(source_env))
+    note = repo.read_note(env=source_env, commit=revision)
+    verified = [e for e in (note.entries if note else ()) if e.phase in VERIFIED_PHASES]
+    if not verified:
+        latest = note.latest() if note else None
+        said = latest.phase if latest is not None else "nothing"
+        raise PromotionError(
+            f"{source_env}@{revision[:12]} is not verified (its note says {said}); "
+            "only a revision the agent found healthy can be promoted"
+        )
+    policy_data = repo.read_files(revision, directory=".orchestrator").get(
+        POLICY_PATH.removeprefix(".orchestrator/")
+    )
+    if policy_data is None:
+        raise PromotionError(f"{source_env}@{revision[:12]} has no {POLICY_PATH}")
+    env_policy = parse_policy(policy_data).environment(source_env)
+    if not ignore_gates:
+        verdict = evaluate(env_policy.gates, datetime.now(UTC))
+        if not verdict.open:
+            raise GateClosed(f"{verdict.reason} (use --ignore-gates to promote anyway)")
+    last = verified[-1]
+    trailers = DeliveryTrailers.from_message(repo.commit_info(revision).message)
+    feature = str(last.fields.get("delivery") or trailers.delivery or f"rev-{revision[:12]}")
+    return promote(
+        repo,
+        PromotionRequest(
+            source_env=source_env,
+            source_commit=revision,
+            feature=feature,
+            target_env=target_env,
+            mode=mode or env_policy.promotion.mode,
+            paths=tuple(env_policy.promoted_paths),
+            health=str(last.fields.get("health") or "Healthy"),
+            verified_by=last.agent,
+            origin_commit=trailers.source_commit,
+        ),
+        author=author,
+    )
