@@ -23,7 +23,7 @@ binaries: $(VENV)/.installed
 	$(PY) -m e2e.controlplane build
 
 demo: system-deps $(VENV)/.installed binaries
-	$(PY) -m e2e.controlplane up --clusters build,staging,production --dir $(DEMO_DIR)
+	$(VENV)/bin/orchestrator demo --workdir $(DEMO_DIR)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,18 @@
 """The `orchestrator` command: one module per subcommand, registered on the group here."""
 
-from orchestrator.cli import agent, approve, promote, publish, reference, status, validate
+from orchestrator.cli import (
+    agent,
+    approve,
+    demo,
+    promote,
+    publish,
+    reference,
+    status,
+    validate,
+)
 from orchestrator.cli.main import main
 
-for _module in (agent, publish, approve, promote, status, validate, reference):
+for _module in (agent, publish, approve, promote, status, validate, demo, reference):
     main.add_command(_module.command)
 
 __all__ = ["main"]

@@ -1,0 +1,428 @@
+"""The demo: three local clusters, one bare repository, three agents, the PR flow end to end.
+
+    python -m e2e.demo [--workdir DIR] [--keep-running]
+
+1. builds (first run only) and starts the clusters build, staging and production;
+2. creates the shared repository with the staging and production branches and their
+   promotion policy;
+3. starts one `orchestrator agent` per cluster;
+4. acts as a supply chain: renders feature-a into a labelled ConfigMap in the build
+   cluster, which the build agent publishes as pr/staging/feature-a;
+5. acts as a maintainer: approves (merges) it into staging; the staging agent applies
+   it, checks health, runs a verification Job and promotes it to
+   pr/production/feature-a; approves that into production;
+6. prints the pipeline and where to look.
+
+Everything it starts is stopped on exit. With --workdir the bare repository stays at
+DIR/repo.git, so `orchestrator status --repo DIR/repo.git` works afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from e2e.controlplane import Cluster, ControlPlane, ensure_binaries
+
+T = TypeVar("T")
+ENVIRONMENTS = ("build", "staging", "production")
+AGENT_NAMESPACE = "orchestrator-system"
+APP_NAMESPACE = "hello"
+ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def detail(message: str) -> None:
+    print(f"    {message}", flush=True)
+
+
+def wait_for(what: str, check: Callable[[], T | None], *, timeout: float = 180.0) -> T:
+    deadline = time.monotonic() + timeout
+    shown = ""
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise SystemExit(f"demo: gave up waiting for {what} after {timeout:.0f}s{shown}")
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Demo Maintainer",
+        "GIT_AUTHOR_EMAIL": "maintainer@demo.local",
+        "GIT_COMMITTER_NAME": "Demo Maintainer",
+        "GIT_COMMITTER_EMAIL": "maintainer@demo.local",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"demo: git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def orchestrator(*args: str, check: bool = True) -> str:
+    done = subprocess.run([str(ORCHESTRATOR), *args], capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise SystemExit(f"demo: orchestrator {' '.join(args)} failed:\n{done.stderr.strip()}")
+    return done.stdout
+
+
+def policy() -> str:
+    smoke_job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"namespace": APP_NAMESPACE},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {
+                            "name": "smoke",
+                            "image": "curlimages/curl:8.10.1",
+                            "args": ["-fsS", "http://hello.hello.svc/?rev=$(revision)$"],
+                        }
+                    ],
+                }
+            },
+        },
+    }
+    return yaml.safe_dump(
+        {
+            "apiVersion": "orchestrator.dev/v1alpha1",
+            "kind": "PromotionPolicy",
+            "environments": {
+                "staging": {
+                    "promotion": {"to": ["production"], "mode": "pr"},
+                    "health": {"timeout": "2m", "soak": "5s"},
+                    "verification": [
+                        {
+                            "name": "smoke",
+                            "template": smoke_job,
+                            "outputs": {"finished": "status.completionTime"},
+                        }
+                    ],
+                    "allow": {"clusterScoped": True},
+                },
+                "production": {"health": {"timeout": "2m"}, "allow": {"clusterScoped": True}},
+            },
+        },
+        sort_keys=False,
+    )
+
+
+def rendered_app() -> str:
+    """What a supply chain would render for feature-a."""
+    labels = {"app": "hello"}
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP_NAMESPACE}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "hello", "namespace": APP_NAMESPACE},
+            "spec": {
+                "replicas": "$(params.replicas)$",
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "hello", "image": "nginx:1.27"}]},
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "hello", "namespace": APP_NAMESPACE},
+            "spec": {"selector": labels, "ports": [{"port": 80}]},
+        },
+    ]
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def seed_repository(repo: Path, scratch: Path) -> None:
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(repo), cwd=scratch)
+    work = scratch / "seed"
+    git("init", "--quiet", "--initial-branch=staging", str(work), cwd=scratch)
+    (work / ".orchestrator").mkdir()
+    (work / ".orchestrator" / "policy.yaml").write_text(policy())
+    (work / "manifests").mkdir()
+    (work / "manifests" / "README.md").write_text("Delivered configuration lives here.\n")
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "Set up the environments and their promotion policy", cwd=work)
+    git("push", "--quiet", str(repo), "staging:staging", "staging:production", cwd=work)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Agent:
+    def __init__(self, *, env: str, cluster: Cluster, repo: Path, workdir: Path) -> None:
+        self.env = env
+        self.port = free_port()
+        self.log = workdir / "logs" / f"{env}-agent.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.settings = {
+            "ORCHESTRATOR_GIT__URL": str(repo),
+            "ORCHESTRATOR_GIT__CACHE_DIR": str(workdir / "cache" / env),
+            "ORCHESTRATOR_GIT__POLL_INTERVAL_SECONDS": "1",
+            "ORCHESTRATOR_GIT__AUTHOR_NAME": f"{env} agent",
+            "ORCHESTRATOR_GIT__AUTHOR_EMAIL": f"{env}-agent@demo.local",
+            "ORCHESTRATOR_AGENT__ENVIRONMENT": env,
+            "ORCHESTRATOR_AGENT__IDENTITY": f"{env}-agent",
+            "ORCHESTRATOR_AGENT__PARAMS": json.dumps({"replicas": 2 if env == "staging" else 3}),
+            "ORCHESTRATOR_CLUSTER__KUBECONFIG": str(cluster.kubeconfig),
+            "ORCHESTRATOR_CLUSTER__NAMESPACE": AGENT_NAMESPACE,
+            "ORCHESTRATOR_SERVER__PORT": str(self.port),
+        }
+        if env == "build":
+            self.settings["ORCHESTRATOR_AGENT__ROLE"] = "build"
+            self.settings["ORCHESTRATOR_AGENT__PUBLISH_TO"] = "staging"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [str(ORCHESTRATOR), "agent"],
+                env={**env, **self.settings},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def note_phases(repo: Path, env: str, rev: str) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        ["git", "notes", f"--ref=refs/notes/orchestrator/{env}", "show", rev],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return []
+    entries: list[dict[str, Any]] = json.loads(done.stdout).get("entries", [])
+    return entries
+
+
+def branch_tip(repo: Path, branch: str) -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or None
+
+
+def follow(repo: Path, env: str, rev: str, *, until: str, timeout: float = 240) -> dict[str, Any]:
+    """Wait for a phase in `env`'s note on `rev`, printing each new entry as it appears."""
+    shown = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entries = note_phases(repo, env, rev)
+        for entry in entries[shown:]:
+            extra = entry.get("health") or entry.get("message") or entry.get("gate") or ""
+            detail(f"{env} agent noted {entry['phase']}: {extra}")
+        shown = len(entries)
+        for entry in entries:
+            if entry["phase"] == until:
+                return entry
+            if entry["phase"] == "Failed":
+                raise SystemExit(
+                    f"demo: {env} failed at {entry.get('stage')}: {entry.get('message')}"
+                )
+        time.sleep(0.5)
+    raise SystemExit(f"demo: {env} did not reach {until} on {rev[:12]} within {timeout:.0f}s")
+
+
+@contextmanager
+def stopped_on_exit(stack: ExitStack) -> Iterator[None]:
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        say("cleaning up: stopping agents and clusters")
+        stack.close()
+
+
+def run(workdir: Path, *, keep_running: bool) -> None:
+    started = time.monotonic()
+    repo = workdir / "repo.git"
+    if repo.exists():
+        shutil.rmtree(repo)
+    scratch = workdir / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    with ExitStack() as stack, stopped_on_exit(stack):
+        say("control plane binaries (built once, then cached in ~/.cache/orchestrator)")
+        binaries = ensure_binaries(progress=detail)
+        say("starting clusters build, staging, production on 127.0.0.1")
+        plane = stack.enter_context(ControlPlane(directory=workdir / "clusters", binaries=binaries))
+        clusters = plane.start(list(ENVIRONMENTS))
+        for name, cluster in clusters.items():
+            detail(f"{name:<11} {cluster.server}  kubeconfig {cluster.kubeconfig}")
+            resp = cluster.admin().request(
+                "POST",
+                "/api/v1/namespaces",
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": AGENT_NAMESPACE}},
+            )
+            if not resp.ok and resp.status != 409:
+                raise SystemExit(f"demo: cannot create {AGENT_NAMESPACE}: {resp.body}")
+
+        say(f"creating the shared repository {repo}")
+        seed_repository(repo, scratch)
+        detail("branches staging and production, each with .orchestrator/policy.yaml")
+
+        say("starting one agent per cluster")
+        agents = {
+            env: Agent(env=env, cluster=clusters[env], repo=repo, workdir=workdir)
+            for env in ENVIRONMENTS
+        }
+        for agent in agents.values():
+            agent.start()
+            stack.callback(agent.stop)
+            detail(f"{agent.env:<11} agent  {agent.url}  log {agent.log}")
+
+        say("supply chain: rendering feature-a into a labelled ConfigMap in the build cluster")
+        resp = (
+            clusters["build"]
+            .admin()
+            .request(
+                "POST",
+                f"/api/v1/namespaces/{AGENT_NAMESPACE}/configmaps",
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": "hello-feature-a",
+                        "labels": {
+                            "orchestrator.dev/publish": "true",
+                            "orchestrator.dev/feature": "feature-a",
+                        },
+                        "annotations": {"orchestrator.dev/source-commit": "c0ffee" + "0" * 34},
+                    },
+                    "data": {"hello.yaml": rendered_app()},
+                },
+            )
+        )
+        if not resp.ok:
+            raise SystemExit(f"demo: cannot create the rendered ConfigMap: {resp.body}")
+        candidate = wait_for(
+            "pr/staging/feature-a", lambda: branch_tip(repo, "pr/staging/feature-a")
+        )
+        detail(f"build agent published pr/staging/feature-a at {candidate[:12]}")
+
+        say("maintainer: approving pr/staging/feature-a into staging")
+        orchestrator("approve", "--repo", str(repo), "--env", "staging", "--feature", "feature-a")
+        staging_rev = branch_tip(repo, "staging") or ""
+        detail(f"staging is now {staging_rev[:12]}; the staging agent takes it from here")
+        promoted = follow(repo, "staging", staging_rev, until="Promoted")
+        for promotion in promoted.get("promotions", []):
+            branch = promotion["ref"].removeprefix("refs/heads/")
+            detail(f"promoted to {branch} at {promotion['commit'][:12]}")
+
+        say("maintainer: approving pr/production/feature-a into production")
+        orchestrator(
+            "approve", "--repo", str(repo), "--env", "production", "--feature", "feature-a"
+        )
+        production_rev = branch_tip(repo, "production") or ""
+        follow(repo, "production", production_rev, until="Healthy")
+
+        say(f"feature-a is Healthy in production ({time.monotonic() - started:.0f}s)")
+        print(orchestrator("status", "--repo", str(repo), check=False), flush=True)
+        say("where to look")
+        for cluster in clusters.values():
+            detail(f"kubectl --kubeconfig {cluster.kubeconfig} get deploy -n {APP_NAMESPACE}")
+        detail(f"git --git-dir {repo} log --oneline --all --graph")
+        notes = "notes --ref=refs/notes/orchestrator/staging"
+        detail(f"git --git-dir {repo} {notes} show {staging_rev[:12]}")
+        detail(
+            f"pipeline page: {agents['staging'].url}/   metrics: {agents['staging'].url}/metrics"
+        )
+        if keep_running:
+            say("running; press Ctrl-C to stop and clean up")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m e2e.demo", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--workdir", type=Path, help="keep DIR/repo.git (and logs) after the demo")
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="after the flow, keep everything up until Ctrl-C",
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.workdir is not None:
+            workdir = args.workdir.resolve()
+            workdir.mkdir(parents=True, exist_ok=True)
+            try:
+                run(workdir, keep_running=args.keep_running)
+            finally:
+                for leftover in ("clusters", "cache", "scratch"):
+                    shutil.rmtree(workdir / leftover, ignore_errors=True)
+            say(f"kept {workdir / 'repo.git'}: orchestrator status --repo {workdir / 'repo.git'}")
+        else:
+            with tempfile.TemporaryDirectory(prefix="orchestrator-demo-") as tmp:
+                run(Path(tmp), keep_running=args.keep_running)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""`orchestrator demo`: the end-to-end demo, run from a source checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator.errors import OrchestratorError
+
+
+def _checkout() -> Path:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "e2e" / "demo.py").is_file():
+        raise OrchestratorError(
+            "the demo runs from a source checkout (it starts local clusters with the "
+            "e2e/controlplane harness): clone the repository and run `make demo`"
+        )
+    return root
+
+
+@click.command("demo")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the bare repository at DIR/repo.git (and the agents' logs) afterwards.",
+)
+@click.option("--keep-running", is_flag=True, help="Keep clusters and agents up until Ctrl-C.")
+def command(workdir: Path | None, keep_running: bool) -> None:
+    """Run the whole PR flow on this machine: three clusters, a repository, three agents.
+
+    Starts local clusters build, staging and production (real kube-apiservers,
+    built from source on first use), a bare repository and one agent per cluster;
+    publishes feature-a from the build cluster, approves it into staging, waits for
+    the staging agent to verify and promote it, approves it into production and
+    waits for production to be Healthy. Then prints the pipeline and cleans up.
+    """
+    args = [sys.executable, "-m", "e2e.demo"]
+    if workdir is not None:
+        args += ["--workdir", str(workdir.resolve())]
+    if keep_running:
+        args.append("--keep-running")
+    sys.exit(subprocess.call(args, cwd=_checkout()))

@@ -1,0 +1,210 @@
+"""`orchestrator status`: the whole pipeline from any clone, read from Git alone.
+
+No cluster access: branches, trailers and notes say everything (see
+docs/status.md for the columns and the JSON shape).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+
+import click
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.cli.common import open_remote, output_option
+from orchestrator.errors import OrchestratorError
+from orchestrator.gitbus import protocol
+from orchestrator.promote.pipeline import (
+    DEFAULT_HISTORY,
+    CandidateView,
+    DeliveryView,
+    PipelineView,
+    PromotionLink,
+    Status,
+    read_pipeline,
+)
+
+_STYLE = {
+    Status.HEALTHY: "green",
+    Status.PROGRESSING: "yellow",
+    Status.FAILED: "bold red",
+    Status.UNKNOWN: "dim",
+}
+_WIDE = 200  # not a terminal: never wrap or cut a row for the reader's grep
+
+
+def age(seconds: int) -> str:
+    """`42s`, `3m`, `5h`, `2d`: the largest unit, like kubectl."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _branch(ref: str) -> str:
+    return ref.removeprefix(protocol.BRANCH_PREFIX)
+
+
+def _promotion(link: PromotionLink) -> Text:
+    where = _branch(link.ref) + (f"@{link.commit[:7]}" if link.commit else "")
+    text = Text(f"→ {link.target}: {where}")
+    style = {"delivered": "green", "waiting": "yellow"}.get(link.state, "dim")
+    text.append(f" ({link.state})", style=style)
+    return text
+
+
+def _phase(delivery: DeliveryView) -> Text:
+    text = Text(delivery.phase or "Pending", style=_STYLE[delivery.status])
+    if delivery.stage:
+        text.append(f" {delivery.stage}", style="red")
+    return text
+
+
+def _deliveries_table(view: PipelineView) -> Table:
+    table = Table(title="Deliveries", title_justify="left", expand=False)
+    for name in ("ENVIRONMENT", "DELIVERY", "PHASE", "HEALTH", "REVISION", "AGE", "PROMOTION"):
+        table.add_column(name, no_wrap=name != "PROMOTION")
+    for env in view.environments:
+        if not env.deliveries:
+            table.add_row(env.name, Text("(no branch)" if env.tip is None else "-", "dim"))
+        for delivery in env.deliveries:
+            promotions = Text("\n").join(_promotion(p) for p in delivery.promotions)
+            if delivery.promoted_from is not None:
+                origin = delivery.promoted_from
+                back = Text(f"← {origin.environment}@{origin.revision[:7]}", style="dim")
+                promotions = Text("\n").join([p for p in (promotions, back) if p.plain])
+            if delivery.message and delivery.status == Status.FAILED:
+                promotions = Text("\n").join(
+                    [p for p in (promotions, Text(delivery.message, "red")) if p.plain]
+                )
+            table.add_row(
+                env.name,
+                delivery.delivery,
+                _phase(delivery),
+                delivery.health or "",
+                delivery.revision[:7] + ("" if delivery.current else " (old)"),
+                age(delivery.age_seconds),
+                promotions,
+                style=None if delivery.current else "dim",
+            )
+        table.add_section()
+    return table
+
+
+def _candidates_table(candidates: Sequence[CandidateView]) -> Table:
+    table = Table(title="Waiting for a merge", title_justify="left", expand=False)
+    for name in ("ENVIRONMENT", "DELIVERY", "BRANCH", "REVISION", "AGE", "FROM"):
+        table.add_column(name, no_wrap=True)
+    for candidate in candidates:
+        origin = candidate.promoted_from
+        table.add_row(
+            candidate.environment,
+            candidate.delivery,
+            _branch(candidate.ref),
+            candidate.revision[:7],
+            age(candidate.age_seconds),
+            f"{origin.environment}@{origin.revision[:7]}" if origin else "",
+        )
+    return table
+
+
+def render(view: PipelineView) -> RenderableType:
+    """The tables a person reads: deliveries per environment, then waiting candidates."""
+    parts: list[RenderableType] = [
+        Text(f"{view.remote}  (read {view.generated_at}, order: {view.order})", style="dim"),
+        _deliveries_table(view),
+    ]
+    candidates = [c for env in view.environments for c in env.candidates]
+    if candidates:
+        parts.append(_candidates_table(candidates))
+    parts.extend(Text(f"warning: {w}", style="yellow") for w in view.warnings)
+    return Group(*parts)
+
+
+def _envs(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    try:
+        return [protocol.check_env(n) for n in names]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--env") from None
+
+
+def _watch(
+    read: Callable[[], PipelineView], *, console: Console, interval: float, output: str
+) -> None:
+    """Re-read every `interval`; a failed read is shown and retried, never fatal."""
+    view = read()  # the first read fails loudly: a wrong --repo should not spin
+    if output == "json":
+        while True:
+            click.echo(json.dumps(view.to_json(), sort_keys=True))
+            time.sleep(interval)
+            try:
+                view = read()
+            except OrchestratorError as exc:
+                click.secho(f"error: {exc}", fg="red", err=True)
+    with Live(render(view), console=console, auto_refresh=False) as live:
+        while True:
+            time.sleep(interval)
+            try:
+                view = read()
+                live.update(render(view), refresh=True)
+            except OrchestratorError as exc:
+                failed = Text(f"update failed (retrying): {exc}", style="red")
+                live.update(Group(render(view), failed), refresh=True)
+
+
+@click.command("status")
+@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@click.option("--env", "envs", metavar="A,B", help="Only these environments, in this order.")
+@click.option(
+    "--history",
+    type=click.IntRange(1, 100),
+    default=DEFAULT_HISTORY,
+    show_default=True,
+    help="First-parent commits read per environment branch.",
+)
+@click.option("--watch", is_flag=True, help="Re-read and re-render until Ctrl-C.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.5),
+    default=5.0,
+    show_default=True,
+    help="Seconds between reads with --watch.",
+)
+@output_option
+def command(
+    remote: str, envs: str | None, history: int, watch: bool, interval: float, output: str
+) -> None:
+    """Show every environment's deliveries, their phase, health and promotions.
+
+    Reads only Git (branches, trailers and notes), so it works from any clone
+    without cluster access. With -o json the document described in
+    docs/status.md is printed; with --watch too, one document per line.
+    """
+    environments = _envs(envs)
+    repo = open_remote(remote)
+
+    def read() -> PipelineView:
+        return read_pipeline(repo, environments=environments, history=history)
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=_WIDE)
+    if watch:
+        try:
+            _watch(read, console=console, interval=interval, output=output)
+        except KeyboardInterrupt:
+            return
+        return
+    view = read()
+    if output == "json":
+        click.echo(json.dumps(view.to_json(), indent=2, sort_keys=True))
+    else:
+        console.print(render(view))
