@@ -48,11 +48,12 @@ from orchestrator.kube.client import KubeClient
 from orchestrator.kube.delivery import deliver
 from orchestrator.kube.inventory import InventoryStore
 from orchestrator.kube.prune import PruneOptions
-from orchestrator.manifests import Manifest, load_manifests
+from orchestrator.manifests import Manifest
 from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
 from orchestrator.promote.gates import evaluate
-from orchestrator.promote.policy import POLICY_PATH, EnvironmentPolicy, parse_policy
+from orchestrator.promote.policy import POLICY_PATH, EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
+from orchestrator.promote.source import environment_policy_at, manifests_at
 from orchestrator.settings import Settings
 
 log = logging.getLogger("orchestrator.agent")
@@ -190,12 +191,24 @@ class Pipeline:
         self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
     ) -> tuple[EnvironmentPolicy, Delivery]:
         """Everything up to a verified revision; raises StageFailed."""
-        policy = self._stage(Stage.POLICY, lambda: self._policy(revision))
+        policy = self._stage(
+            Stage.POLICY,
+            lambda: environment_policy_at(self.repo, revision, environment=self.env),
+        )
         if policy.trust.signers:
             self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
         delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
         report.delivery = delivery.feature
-        manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
+        manifests = self._stage(
+            Stage.BUILD,
+            lambda: manifests_at(
+                self.repo,
+                revision,
+                environment=self.env,
+                policy=policy,
+                params=self.settings.agent.params,
+            ),
+        )
         self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy))
         self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
         failpoints.reach("after-apply")
@@ -400,13 +413,6 @@ class Pipeline:
         except (OrchestratorError, ValueError) as exc:
             raise StageFailed(stage, exc) from exc
 
-    def _policy(self, revision: str) -> EnvironmentPolicy:
-        files = self.repo.read_files(revision, directory=".orchestrator")
-        data = files.get(POLICY_PATH.removeprefix(".orchestrator/"))
-        if data is None:
-            raise PolicyError(POLICY_PATH, [f"missing on {self.env} at {revision[:12]}"])
-        return parse_policy(data).environment(self.env)
-
     def _verify(self, revision: str, signers: Sequence[str]) -> None:
         with tempfile.TemporaryDirectory(prefix="orchestrator-signers-") as tmp:
             allowed = Path(tmp) / "allowed_signers"
@@ -417,18 +423,6 @@ class Pipeline:
                 raise
             except GitError as exc:
                 raise SignatureError(str(exc)) from exc
-
-    def _manifests(self, revision: str, policy: EnvironmentPolicy) -> list[Manifest]:
-        root = policy.path.strip("/")
-        files = self.repo.read_files(revision, directory=root)
-        prefixed = {f"{root}/{path}" if root else path: data for path, data in files.items()}
-        return load_manifests(
-            prefixed,
-            root=root,
-            params=self.settings.agent.params,
-            environment=self.env,
-            default_namespace="default",
-        )
 
     def _check_allowed(self, manifests: Sequence[Manifest], policy: EnvironmentPolicy) -> None:
         delivered_crds = table_scope(crd_scopes(m.body for m in manifests))

@@ -4,6 +4,7 @@ from orchestrator.cli import (
     agent,
     approve,
     demo,
+    diff,
     promote,
     publish,
     reference,
@@ -12,7 +13,7 @@ from orchestrator.cli import (
 )
 from orchestrator.cli.main import main
 
-for _module in (agent, publish, approve, promote, status, validate, demo, reference):
+for _module in (agent, publish, approve, promote, status, diff, validate, demo, reference):
     main.add_command(_module.command)
 
 __all__ = ["main"]

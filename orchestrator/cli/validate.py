@@ -75,7 +75,7 @@ def validate_checkout(
     return counts, problems
 
 
-def _param(values: tuple[str, ...]) -> dict[str, Any]:
+def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for item in values:
         key, sep, value = item.partition("=")
@@ -102,7 +102,7 @@ def command(
     them against the environment's `allow` rules. Exit code 3 lists every problem.
     """
     counts, problems = validate_checkout(
-        path, environments=environments, params=_param(param_values)
+        path, environments=environments, params=parse_params(param_values)
     )
     if output == "json":
         click.echo(

@@ -16,8 +16,8 @@ from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.promote.gates import evaluate
-from orchestrator.promote.policy import POLICY_PATH, parse_policy
 from orchestrator.promote.promotion import PromotionRequest, PromotionResult, promote
+from orchestrator.promote.source import environment_policy_at
 
 VERIFIED_PHASES = frozenset({"Healthy", "Waiting", "Promoted"})
 
@@ -49,12 +49,7 @@ def promote_verified(
             f"{source_env}@{revision[:12]} is not verified (its note says {said}); "
             "only a revision the agent found healthy can be promoted"
         )
-    policy_data = repo.read_files(revision, directory=".orchestrator").get(
-        POLICY_PATH.removeprefix(".orchestrator/")
-    )
-    if policy_data is None:
-        raise PromotionError(f"{source_env}@{revision[:12]} has no {POLICY_PATH}")
-    env_policy = parse_policy(policy_data).environment(source_env)
+    env_policy = environment_policy_at(repo, revision, environment=source_env)
     if not ignore_gates:
         verdict = evaluate(env_policy.gates, datetime.now(UTC))
         if not verdict.open:

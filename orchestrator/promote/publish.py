@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from orchestrator.errors import BranchNotFound
+from orchestrator.errors import BranchNotFound, PolicyError
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
-from orchestrator.promote.policy import POLICY_PATH, parse_policy
+from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionResult, changes_for
+from orchestrator.promote.source import environment_policy_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +35,12 @@ def delivery_path(repo: CacheRepo, *, environment: str) -> str:
     tip = repo.refresh(protocol.env_branch(environment))
     if tip is None:
         raise BranchNotFound(f"{protocol.env_branch(environment)} does not exist")
-    policy_files = repo.read_files(tip, directory=".orchestrator")
-    data = policy_files.get(POLICY_PATH.removeprefix(".orchestrator/"))
-    if data is None:
-        return "manifests"
-    return parse_policy(data).environment(environment).path
+    try:
+        return environment_policy_at(repo, tip, environment=environment).path
+    except PolicyError:
+        # No (usable) policy yet: the environment cannot deliver anything either;
+        # publish where the default policy would look.
+        return EnvironmentPolicy().path
 
 
 def publish(
