@@ -20,6 +20,7 @@ from typing import cast
 
 from orchestrator.agent.lifecycle import Readiness, build_daemon
 from orchestrator.agent.metrics import ApplyAction, Metrics
+from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase
 from orchestrator.agent.scheduler import RunContext
@@ -30,6 +31,7 @@ from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer, SshSigner
 from orchestrator.kube.client import KubeClient
+from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.settings import Settings
 
@@ -276,6 +278,14 @@ def run_agent(settings: Settings) -> int:
             metrics=metrics,
             readiness=readiness,
         )
+    if daemon.server is not None:
+        # Its own cache clone: polling the agent's clone would swallow the agent's next change.
+        page_repo = CacheRepo.open(
+            cache_path(settings).with_name(cache_path(settings).name + "-page"),
+            remote_url=settings.git.url,
+            auth=git_auth(settings),
+        )
+        register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
     try:
         return daemon.run()
     except KubeError as exc:

@@ -143,7 +143,7 @@ def _watch(
     view = read()  # the first read fails loudly: a wrong --repo should not spin
     if output == "json":
         while True:
-            click.echo(json.dumps(view.to_json(), sort_keys=True))
+            click.echo(json.dumps(view.to_json()))
             time.sleep(interval)
             try:
                 view = read()
@@ -205,6 +205,6 @@ def command(
         return
     view = read()
     if output == "json":
-        click.echo(json.dumps(view.to_json(), indent=2, sort_keys=True))
+        click.echo(json.dumps(view.to_json(), indent=2))
     else:
         console.print(render(view))

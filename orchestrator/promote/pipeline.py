@@ -286,9 +286,10 @@ def read_pipeline(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     tips = dict(repo.poll(WATCH).tips)
     reader = _Reader(repo=repo, tips=tips, now=moment, history=max(1, history))
-    warnings: list[str] = []
-    policies = reader.policies(warnings)
+    problems: dict[str, str] = {}
+    policies = reader.policies(problems)
     names = wanted if wanted is not None else reader.discover(policies)
+    warnings = [f"{name}: {problems[name]}" for name in names if name in problems]
     edges = _edges(names, policies)
     if wanted is not None:
         order = "given"
@@ -323,7 +324,7 @@ class _Reader:
                 names.append(parsed[0])
         return sorted(names)
 
-    def policies(self, warnings: list[str]) -> dict[str, Policy | None]:
+    def policies(self, problems: dict[str, str]) -> dict[str, Policy | None]:
         """Each environment branch's own policy file, if it has one (None: it is broken)."""
         found: dict[str, Policy | None] = {}
         for name in self.env_names():
@@ -331,7 +332,7 @@ class _Reader:
             try:
                 files = self.repo.read_files(tip, directory=str(_POLICY.parent))
             except GitError as exc:
-                warnings.append(f"{name}: cannot read {POLICY_PATH}: {exc}")
+                problems[name] = f"cannot read {POLICY_PATH}: {exc}"
                 continue
             data = files.get(_POLICY.name)
             if data is None:
@@ -342,7 +343,7 @@ class _Reader:
                 # Present but broken still marks an environment; it just adds no order.
                 found[name] = None
                 first = str(exc).partition("\n")[0]
-                warnings.append(f"{name}: policy ignored for ordering: {first}")
+                problems[name] = f"policy ignored for ordering: {first}"
         return found
 
     def discover(self, policies: Mapping[str, Policy | None]) -> list[str]:

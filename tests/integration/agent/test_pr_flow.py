@@ -9,6 +9,8 @@ assertion reads Git (branches, trailers, notes) or the clusters' live objects.
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -299,6 +301,20 @@ def test_feature_travels_from_build_to_production(flow: Flow) -> None:
         is None
     )
 
+    # The staging agent's pipeline page shows the same Git data as `orchestrator status`.
+    url = re.search(r"serving HTTP on (http://127\.0\.0\.1:\d+)", staging.log())
+    assert url is not None
+    with urllib.request.urlopen(f"{url.group(1)}/api/pipeline", timeout=10) as resp:
+        view = json.load(resp)
+    shown = {
+        (env["name"], d["delivery"], d["phase"])
+        for env in view["environments"]
+        for d in env["deliveries"]
+        if d["current"]
+    }
+    assert ("staging", "feature-a", "Promoted") in shown
+    assert ("production", "feature-a", "Healthy") in shown
+
     for agent in (build, staging, production):
         assert agent.stop() == 0, agent.log()[-2000:]
 
@@ -366,3 +382,135 @@ def test_two_replicas_only_the_leader_works_and_the_other_takes_over(flow: Flow)
     taken_over = flow.wait_phase("staging", two, "Promoted", timeout=60)
     assert taken_over["agent"] != entry["agent"]
     assert standby.running
+
+
+def _secret(app_ns: str, value: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": app_ns},
+            "stringData": {"password": value},
+        }
+    )
+
+
+def test_guard_rails_stop_a_delivery_before_anything_is_applied(flow: Flow) -> None:
+    """A broken policy, then an object outside the allowance: noted, nothing applied."""
+    agent = flow.agent("staging").start()
+    broken = flow.bus.commit(
+        "staging",
+        {
+            ".orchestrator/policy.yaml": (
+                "apiVersion: orchestrator.dev/v1alpha1\nkind: PromotionPolicy\n"
+                "environments: {staging: {promotion: {mode: sometimes}}}\n"
+            )
+        },
+        message="A policy typo",
+    )
+    failed = flow.wait_phase("staging", broken, "Failed")
+    assert failed["stage"] == "PolicyInvalid"
+    assert "environments.staging.promotion.mode" in failed["message"]
+
+    strict = _policy(flow.app_ns).replace(
+        "allow:\n      clusterScoped: true",
+        f"allow:\n      clusterScoped: true\n      namespaces: [{flow.app_ns}]",
+    )
+    assert strict != _policy(flow.app_ns)
+    outside = f"{flow.app_ns}-other"
+    refused = flow.bus.commit(
+        "staging",
+        {
+            ".orchestrator/policy.yaml": strict,
+            "manifests/app.yaml": _app(flow.app_ns),
+            "manifests/other.yaml": yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "x", "namespace": outside},
+                }
+            ),
+        },
+        message="Deliver something outside the allowance",
+    )
+    failed = flow.wait_phase("staging", refused, "Failed")
+    assert failed["stage"] == "NotAllowed"
+    assert f"ConfigMap/{outside}/x: namespace {outside} is not allowed" in failed["message"]
+    assert "manifests/other.yaml" in failed["message"]
+    assert (
+        _get(flow.clusters["staging"], f"/apis/apps/v1/namespaces/{flow.app_ns}/deployments/web")
+        is None
+    )
+    assert agent.running
+
+
+def test_secret_values_never_reach_notes_or_logs(flow: Flow) -> None:
+    agent = flow.agent("staging").start()
+    value = f"s3cr3t-{flow.uid}"
+    commit = flow.bus.commit(
+        "staging",
+        {
+            "manifests/app.yaml": _app(flow.app_ns),
+            "manifests/secret.yaml": _secret(flow.app_ns, value),
+        },
+        message="Deliver with a Secret",
+    )
+    flow.wait_phase("staging", commit, "Promoted")
+    assert (
+        _get(flow.clusters["staging"], f"/api/v1/namespaces/{flow.app_ns}/secrets/creds")
+        is not None
+    )
+    notes = git("log", "-p", "refs/notes/orchestrator/staging", cwd=flow.bus.bare)
+    assert f"Secret/{flow.app_ns}/creds" in notes
+    assert value not in notes
+    assert value not in agent.log()
+    # No trailer names a delivery here: the name derives from the commit id.
+    assert flow.bus.has_remote_branch(f"pr/production/rev-{commit[:12]}")
+
+
+def test_drift_is_corrected_and_a_failure_rolls_back(flow: Flow) -> None:
+    # force: take back fields someone changed by hand (without it that is a reported conflict).
+    policy = _policy(flow.app_ns).replace(
+        "  staging:\n", "  staging:\n    rollback: true\n    apply: {force: true}\n", 1
+    )
+    assert "rollback: true" in policy
+    flow.bus.commit("staging", {".orchestrator/policy.yaml": policy}, message="Enable rollback")
+    flow.agent("staging", ORCHESTRATOR_AGENT__DRIFT_INTERVAL_SECONDS="2").start()
+    good = flow.bus.commit(
+        "staging", {"manifests/app.yaml": _app(flow.app_ns)}, message="good\n\nDelivery: good"
+    )
+    flow.wait_phase("staging", good, "Promoted")
+
+    # Someone scales the Deployment by hand; the drift job puts it back.
+    patched = (
+        flow.clusters["staging"]
+        .admin()
+        .request(
+            "PATCH",
+            f"/apis/apps/v1/namespaces/{flow.app_ns}/deployments/web",
+            {"spec": {"replicas": 5}},
+            content_type="application/merge-patch+json",
+        )
+    )
+    assert patched.ok, patched.body
+    corrected = flow.wait_phase("staging", good, "DriftCorrected", timeout=60)
+    assert f"Deployment/{flow.app_ns}/web" in corrected["message"]
+    dep = _get(flow.clusters["staging"], f"/apis/apps/v1/namespaces/{flow.app_ns}/deployments/web")
+    assert dep is not None
+    assert dep["spec"]["replicas"] == 2
+
+    bad = flow.bus.commit(
+        "staging",
+        {"manifests/app.yaml": _app(flow.app_ns, broken=True)},
+        message="bad\n\nDelivery: bad",
+    )
+    rolled = flow.wait_phase("staging", bad, "RolledBack")
+    assert rolled["rolledBackTo"] == good
+    assert flow.bus.entry("staging", bad, "Failed")["stage"] == "HealthCheckFailed"  # type: ignore[index]
+    eventually(
+        "the good Deployment back",
+        lambda: _available(flow.clusters["staging"], flow.app_ns, "web"),
+        timeout=60,
+        logs=flow.logs,
+    )
+    assert not flow.bus.has_remote_branch("pr/production/bad")
