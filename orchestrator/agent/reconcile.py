@@ -61,7 +61,8 @@ _T = TypeVar("_T")
 
 _DELIVERY_WALK_LIMIT = 200
 _ROLLBACK_WALK_LIMIT = 50
-_GOOD_PHASES = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED})
+_GOOD_PHASES = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED})
+_ROLLBACK_STAGES = frozenset({Stage.APPLY, Stage.PRUNE, Stage.HEALTH, Stage.VERIFICATION})
 
 
 class StageFailed(OrchestratorError):
@@ -85,6 +86,7 @@ class Outcome:
     health: DeliveryHealth | None = None
     promoted: list[str] = field(default_factory=list)
     retry_at: datetime | None = None
+    policy: EnvironmentPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,13 @@ class Pipeline:
         cancel = cancel or threading.Event()
         report = Report(environment=self.env, revision=revision, agent=self.settings.agent.identity)
         outcome = Outcome(revision=revision, phase=Phase.FAILED)
+        existing = self._entries(revision)
+        latest = existing[-1] if existing else None
+        if latest is not None and latest.phase == Phase.ROLLED_BACK:
+            # Re-applying would fail again and roll back again: wait for a new commit.
+            outcome.phase = Phase.ROLLED_BACK
+            outcome.message = str(latest.fields.get("message", ""))
+            return outcome
         try:
             policy, delivery = self._deliver(
                 revision, report=report, outcome=outcome, cancel=cancel
@@ -168,14 +177,31 @@ class Pipeline:
             outcome.stage = failed.stage
             outcome.message = str(failed.cause)
             log.warning("%s: %s: %s", revision[:12], failed.stage, failed.cause)
-            self._record(
-                revision, report.entry(Phase.FAILED, stage=failed.stage, message=outcome.message)
+            repeated = (
+                latest is not None
+                and latest.phase == Phase.FAILED
+                and latest.fields.get("stage") == str(failed.stage)
+                and latest.fields.get("message") == outcome.message
             )
+            if not repeated:
+                entry = report.entry(Phase.FAILED, stage=failed.stage, message=outcome.message)
+                self._record(revision, entry)
+            if (
+                outcome.policy is not None
+                and outcome.policy.rollback
+                and failed.stage in _ROLLBACK_STAGES
+            ):
+                self._roll_back(revision, report=report, outcome=outcome, cancel=cancel)
             return outcome
         outcome.phase = Phase.HEALTHY
-        existing = self._entries(revision)
-        if not any(e.phase == Phase.HEALTHY for e in existing) or outcome.changes.changed:
+        if not any(e.phase == Phase.HEALTHY for e in existing):
             self._record(revision, report.entry(Phase.HEALTHY))
+        elif outcome.changes.changed:
+            drifted = ", ".join(
+                str(e.ref) for e in outcome.changes if str(e.action) in ("created", "configured")
+            )
+            message = f"re-applied objects changed outside Git: {drifted}"
+            self._record(revision, report.entry(Phase.DRIFT_CORRECTED, message=message))
         failpoints.reach("after-note")
         self._promote(
             revision,
@@ -187,6 +213,64 @@ class Pipeline:
         )
         return outcome
 
+    def _roll_back(
+        self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
+    ) -> None:
+        """Re-deliver the last revision this environment found healthy, and say so."""
+        good = self._last_good(revision)
+        if good is None:
+            log.warning("%s: rollback wanted, but no earlier healthy revision", revision[:12])
+            return
+        log.warning("%s: rolling back to %s", revision[:12], good[:12])
+        try:
+            policy = environment_policy_at(self.repo, good, environment=self.env)
+            manifests = manifests_at(
+                self.repo,
+                good,
+                environment=self.env,
+                policy=policy,
+                params=self.settings.agent.params,
+            )
+            deliver(
+                self.kube,
+                manifests,
+                store=self.inventory,
+                revision=good,
+                apply=ApplyOptions.for_environment(self.env, force=policy.apply.force),
+                prune_options=PruneOptions(enabled=policy.apply.prune),
+            )
+            health = wait_for_health(
+                self.kube,
+                [Target.of(m.body) for m in manifests],
+                timeout=policy.health.timeout_seconds,
+                interval=self.health_interval,
+                rules=policy.health.rules,
+                cancel=cancel,
+            )
+        except (OrchestratorError, ValueError) as exc:
+            message = f"rollback to {good[:12]} failed: {exc}"
+            log.error("%s: %s", revision[:12], message)
+            self._record(revision, report.entry(Phase.FAILED, stage=outcome.stage, message=message))
+            return
+        report.rolled_back_to = good
+        report.health = health.summary
+        message = f"{outcome.stage} ({outcome.message.splitlines()[0]}); rolled back to {good[:12]}"
+        self._record(revision, report.entry(Phase.ROLLED_BACK, message=message))
+        outcome.phase = Phase.ROLLED_BACK
+
+    def _last_good(self, revision: str) -> str | None:
+        """The nearest first-parent ancestor whose note says it was verified here."""
+        parents = self.repo.commit_info(revision).parents
+        for _ in range(_ROLLBACK_WALK_LIMIT):
+            if not parents:
+                return None
+            candidate = parents[0]
+            note = self.repo.read_note(env=self.env, commit=candidate)
+            if note is not None and any(e.phase in _GOOD_PHASES for e in note.entries):
+                return candidate
+            parents = self.repo.commit_info(candidate).parents
+        return None
+
     def _deliver(
         self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
     ) -> tuple[EnvironmentPolicy, Delivery]:
@@ -195,6 +279,7 @@ class Pipeline:
             Stage.POLICY,
             lambda: environment_policy_at(self.repo, revision, environment=self.env),
         )
+        outcome.policy = policy
         if policy.trust.signers:
             self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
         delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
