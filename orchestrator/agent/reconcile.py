@@ -231,14 +231,7 @@ class Pipeline:
                 policy=policy,
                 params=self.settings.agent.params,
             )
-            deliver(
-                self.kube,
-                manifests,
-                store=self.inventory,
-                revision=good,
-                apply=ApplyOptions.for_environment(self.env, force=policy.apply.force),
-                prune_options=PruneOptions(enabled=policy.apply.prune),
-            )
+            self._apply_and_prune(good, manifests, policy=policy)
             health = wait_for_health(
                 self.kube,
                 [Target.of(m.body) for m in manifests],
@@ -319,14 +312,7 @@ class Pipeline:
     ) -> None:
         log.info("%s: applying %d objects", revision[:12], len(manifests))
         try:
-            applied = deliver(
-                self.kube,
-                manifests,
-                store=self.inventory,
-                revision=revision,
-                apply=ApplyOptions.for_environment(self.env, force=policy.apply.force),
-                prune_options=PruneOptions(enabled=policy.apply.prune),
-            )
+            applied = self._apply_and_prune(revision, manifests, policy=policy)
         except PruneFailed as exc:
             raise StageFailed(Stage.PRUNE, exc) from exc
         except KubeError as exc:
@@ -335,6 +321,18 @@ class Pipeline:
         report.changes = {str(k): v for k, v in applied.counts().items() if v}
         report.objects = [{"object": str(e.ref), "action": str(e.action)} for e in applied]
         log.info("%s: %s", revision[:12], applied.summary())
+
+    def _apply_and_prune(
+        self, revision: str, manifests: Sequence[Manifest], *, policy: EnvironmentPolicy
+    ) -> ChangeSet:
+        return deliver(
+            self.kube,
+            manifests,
+            store=self.inventory,
+            revision=revision,
+            apply=ApplyOptions.for_environment(self.env, force=policy.apply.force),
+            prune_options=PruneOptions(enabled=policy.apply.prune),
+        )
 
     def _check_health(
         self,
