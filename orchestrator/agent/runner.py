@@ -203,6 +203,9 @@ class BuildWork:
             label_selector=f"{PUBLISH_LABEL}=true",
         )
         self.readiness.mark_cluster()
+        if self.published is None:
+            self.repo.list_remote()  # the first Git contact makes the build agent ready
+            self.readiness.mark_git()
         seen = self.published if self.published is not None else {}
         self.published = seen
         for cm in config_maps:

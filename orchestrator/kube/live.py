@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.errors import Forbidden
 from orchestrator.kube.client import KubeClient, ResourceType
 from orchestrator.objectref import ObjectRef
 
@@ -86,12 +87,20 @@ def snapshot(
     def read(scope: tuple[ResourceType, str]) -> dict[ObjectRef, LiveObject]:
         rtype, namespace = scope
         found: dict[ObjectRef, LiveObject] = {}
-        for item in client.iter_list(
+        items = client.iter_list(
             api_version=rtype.api_version,
             kind=rtype.kind,
             namespace=namespace if rtype.namespaced else "",
             metadata_only=True,
-        ):
+        )
+        try:
+            listed = list(items)
+        except Forbidden:
+            # RBAC may refuse the list but not the apply (or refuse both): then the
+            # live state is unknown, and each object's own dry run says whether it
+            # may be written, naming it, instead of one refusal for a whole kind.
+            return found
+        for item in listed:
             meta = item.get("metadata") or {}
             ref = ObjectRef(
                 group=rtype.group,
