@@ -47,8 +47,13 @@ class WorkRepo:
         *,
         message: str,
         base: str | None = None,
+        ssh_signing_key: Path | None = None,
     ) -> str:
-        """Commit `files` (None deletes) on `branch` (created from `base` if new) and push."""
+        """Commit `files` (None deletes) on `branch` (created from `base` if new) and push.
+
+        With `ssh_signing_key` the commit is signed as `git commit -S` with
+        gpg.format=ssh does it.
+        """
         self.fetch()
         if self.has_remote_branch(branch):
             git("checkout", "--quiet", "-B", branch, f"origin/{branch}", cwd=self.work)
@@ -65,7 +70,11 @@ class WorkRepo:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
             git("add", path, cwd=self.work)
-        git("commit", "--quiet", "--allow-empty", "-m", message, cwd=self.work)
+        signing: tuple[str, ...] = ()
+        if ssh_signing_key is not None:
+            signing = ("-c", "gpg.format=ssh", "-c", f"user.signingkey={ssh_signing_key}")
+        sign = ("-S",) if ssh_signing_key is not None else ()
+        git(*signing, "commit", "--quiet", "--allow-empty", *sign, "-m", message, cwd=self.work)
         git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=self.work)
         return git("rev-parse", "HEAD", cwd=self.work)
 

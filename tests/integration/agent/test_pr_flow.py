@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -514,3 +515,37 @@ def test_drift_is_corrected_and_a_failure_rolls_back(flow: Flow) -> None:
         logs=flow.logs,
     )
     assert not flow.bus.has_remote_branch("pr/production/bad")
+
+
+def test_only_commits_signed_by_a_trusted_key_are_delivered(flow: Flow, tmp_path: Path) -> None:
+    key = tmp_path / "release_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", str(key)], check=True
+    )
+    public = (tmp_path / "release_key.pub").read_text().split()
+    signer = f"release@example.com {public[0]} {public[1]}"
+    trusted = _policy(flow.app_ns).replace(
+        "  staging:\n", f"  staging:\n    trust:\n      signers: ['{signer}']\n", 1
+    )
+    flow.agent("staging").start()
+    unsigned = flow.bus.commit(
+        "staging",
+        {".orchestrator/policy.yaml": trusted, "manifests/app.yaml": _app(flow.app_ns)},
+        message="unsigned\n\nDelivery: unsigned",
+    )
+    failed = flow.wait_phase("staging", unsigned, "Failed")
+    assert failed["stage"] == "SignatureFailed"
+    assert "not signed" in failed["message"]
+    assert (
+        _get(flow.clusters["staging"], f"/apis/apps/v1/namespaces/{flow.app_ns}/deployments/web")
+        is None
+    )
+
+    signed = flow.bus.commit(
+        "staging",
+        {"manifests/app.yaml": _app(flow.app_ns, name="signed")},
+        message="signed\n\nDelivery: signed",
+        ssh_signing_key=key,
+    )
+    flow.wait_phase("staging", signed, "Promoted")
+    assert _available(flow.clusters["staging"], flow.app_ns, "signed") is not None
