@@ -35,7 +35,7 @@ from orchestrator.errors import (
     VerificationFailed,
 )
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, Identity, NoteEntry
+from orchestrator.gitbus.protocol import Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer, SshVerifier
 from orchestrator.health import DeliveryHealth
@@ -53,13 +53,12 @@ from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import POLICY_PATH, EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
-from orchestrator.promote.source import environment_policy_at, manifests_at
+from orchestrator.promote.source import delivered_trailers, environment_policy_at, manifests_at
 from orchestrator.settings import Settings
 
 log = logging.getLogger("orchestrator.agent")
 _T = TypeVar("_T")
 
-_DELIVERY_WALK_LIMIT = 200
 _ROLLBACK_WALK_LIMIT = 50
 _GOOD_PHASES = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED})
 _ROLLBACK_STAGES = frozenset({Stage.APPLY, Stage.PRUNE, Stage.HEALTH, Stage.VERIFICATION})
@@ -98,31 +97,12 @@ class Delivery:
 
 
 def delivery_of(repo: CacheRepo, revision: str) -> Delivery:
-    """Find the `Delivery` trailer among the commits a merge brought in.
+    """The feature a revision delivers: its own trailers, or those a merge brought in.
 
-    The revision itself first (a fast-forward or an auto promotion), then the
-    commits reachable from its second and later parents but not from its first.
     With none, the name derives from the commit id.
     """
-    info = repo.commit_info(revision)
-    trailers = DeliveryTrailers.from_message(info.message)
-    if trailers.delivery:
-        return Delivery(trailers.delivery, trailers.source_commit)
-    if len(info.parents) > 1:
-        mainline = info.parents[0]
-        queue = list(info.parents[1:])
-        seen: set[str] = set()
-        while queue and len(seen) < _DELIVERY_WALK_LIMIT:
-            sha = queue.pop(0)
-            if sha in seen or repo.is_ancestor(sha, mainline):
-                continue
-            seen.add(sha)
-            commit = repo.commit_info(sha)
-            found = DeliveryTrailers.from_message(commit.message)
-            if found.delivery:
-                return Delivery(found.delivery, found.source_commit)
-            queue.extend(commit.parents)
-    return Delivery(f"rev-{revision[:12]}", None)
+    trailers = delivered_trailers(repo, repo.commit_info(revision))
+    return Delivery(trailers.delivery or f"rev-{revision[:12]}", trailers.source_commit)
 
 
 class Pipeline:

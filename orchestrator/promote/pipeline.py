@@ -23,6 +23,11 @@ from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers, NoteDocument, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo, CommitInfo
 from orchestrator.promote.policy import POLICY_PATH, Policy, parse_policy
+from orchestrator.promote.source import (
+    delivered_trailers,
+    is_ancestor_or_unknown,
+    parse_delivery_trailers,
+)
 
 __all__ = [
     "SCHEMA",
@@ -48,7 +53,6 @@ WATCH = (
     protocol.NOTES_GLOB,
 )
 # How far into a merge's second-parent side to look for the Delivery trailer.
-_MERGE_WALK_LIMIT = 20
 _SHORT = 7
 _POLICY = PurePosixPath(POLICY_PATH)
 
@@ -392,7 +396,7 @@ class _Reader:
         self, env: str, sha: str, *, note: NoteDocument | None, current: bool
     ) -> DeliveryView:
         info = self.repo.commit_info(sha)
-        trailers = _delivered_trailers(self.repo, info)
+        trailers = delivered_trailers(self.repo, info)
         latest = _latest(note)
         fields: Mapping[str, Any] = latest.fields if latest is not None else {}
         delivery = _text(fields.get("delivery")) or trailers.delivery or f"rev-{sha[:12]}"
@@ -428,10 +432,10 @@ class _Reader:
             if parsed is None or parsed[1] is None:
                 continue
             sha = self.tips[ref]
-            if env_tip is not None and _is_ancestor(self.repo, sha, env_tip):
+            if env_tip is not None and is_ancestor_or_unknown(self.repo, sha, env_tip):
                 continue  # merged; the branch is just not deleted yet
             info = self.repo.commit_info(sha)
-            trailers = _trailers(info.message)
+            trailers = parse_delivery_trailers(info.message)
             committed = _commit_time(info)
             out.append(
                 CandidateView(
@@ -546,7 +550,7 @@ def _resolve(
                 return replace(link, state="waiting")
     target_tip = tips.get(protocol.BRANCH_PREFIX + link.target)
     if link.commit is not None and target_tip is not None:
-        if _is_ancestor(repo, link.commit, target_tip):
+        if is_ancestor_or_unknown(repo, link.commit, target_tip):
             return replace(link, state="delivered")
         if tips.get(link.ref) == link.commit:
             return replace(link, state="waiting")
@@ -583,51 +587,6 @@ def _promotions(note: NoteDocument | None) -> tuple[PromotionLink, ...]:
                 pushed=bool(item.get("pushed")),
             )
     return tuple(found[t] for t in sorted(found))
-
-
-def _trailers(message: str) -> DeliveryTrailers:
-    """Protocol trailers; a malformed Source-Commit or Promoted-From is just left out."""
-    try:
-        return DeliveryTrailers.from_message(message)
-    except ValueError:
-        keys = {k.lower(): v for k, v in protocol.parse_trailers(message)}
-        return DeliveryTrailers(delivery=keys.get(protocol.DELIVERY.lower()))
-
-
-def _delivered_trailers(repo: CacheRepo, info: CommitInfo) -> DeliveryTrailers:
-    """Trailers of the commit itself, or of what a merge brought in (a merged PR branch).
-
-    A pull request host's merge commit carries no trailers of its own; the
-    candidate commit it merged does, so walk the second-parent side (bounded,
-    local reads only) for the first commit with a Delivery trailer.
-    """
-    own = _trailers(info.message)
-    if own.delivery or len(info.parents) < 2:
-        return own
-    mainline = info.parents[0]
-    queue = list(info.parents[1:])
-    seen: set[str] = set()
-    while queue and len(seen) < _MERGE_WALK_LIMIT:
-        sha = queue.pop(0)
-        if sha in seen or _is_ancestor(repo, sha, mainline):
-            continue
-        seen.add(sha)
-        try:
-            merged = repo.commit_info(sha)
-        except GitError:
-            continue
-        found = _trailers(merged.message)
-        if found.delivery:
-            return found
-        queue.extend(merged.parents)
-    return own
-
-
-def _is_ancestor(repo: CacheRepo, ancestor: str, descendant: str) -> bool:
-    try:
-        return repo.is_ancestor(ancestor, descendant)
-    except GitError:
-        return False  # a commit the cache does not hold (deleted branch): not provably
 
 
 def _origin(trailers: DeliveryTrailers) -> Origin | None:

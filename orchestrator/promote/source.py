@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.errors import PolicyError
-from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.errors import GitError, PolicyError
+from orchestrator.gitbus import protocol
+from orchestrator.gitbus.protocol import DeliveryTrailers
+from orchestrator.gitbus.repo import CacheRepo, CommitInfo
 from orchestrator.manifests import Manifest, load_manifests
 from orchestrator.promote.policy import POLICY_PATH, EnvironmentPolicy, Policy, parse_policy
 
+MERGE_WALK_LIMIT = 200  # commits a merge may bring in before we stop looking
 _POLICY_DIR, _, _POLICY_FILE = POLICY_PATH.partition("/")
 
 
@@ -48,3 +51,49 @@ def manifests_at(
         environment=environment,
         default_namespace="default",
     )
+
+
+def parse_delivery_trailers(message: str) -> DeliveryTrailers:
+    """Protocol trailers; a malformed Source-Commit or Promoted-From is just left out."""
+    try:
+        return DeliveryTrailers.from_message(message)
+    except ValueError:
+        keys = {k.lower(): v for k, v in protocol.parse_trailers(message)}
+        return DeliveryTrailers(delivery=keys.get(protocol.DELIVERY.lower()))
+
+
+def delivered_trailers(repo: CacheRepo, info: CommitInfo) -> DeliveryTrailers:
+    """Trailers of the commit itself, or of what a merge brought in (a merged PR branch).
+
+    A pull request host's merge commit carries no trailers of its own; the
+    candidate commit it merged does, so walk the second-parent side (bounded,
+    local reads only) for the first commit with a Delivery trailer.
+    """
+    own = parse_delivery_trailers(info.message)
+    if own.delivery or len(info.parents) < 2:
+        return own
+    mainline = info.parents[0]
+    queue = list(info.parents[1:])
+    seen: set[str] = set()
+    while queue and len(seen) < MERGE_WALK_LIMIT:
+        sha = queue.pop(0)
+        if sha in seen or is_ancestor_or_unknown(repo, sha, mainline):
+            continue
+        seen.add(sha)
+        try:
+            merged = repo.commit_info(sha)
+        except GitError:
+            continue
+        found = parse_delivery_trailers(merged.message)
+        if found.delivery:
+            return found
+        queue.extend(merged.parents)
+    return own
+
+
+def is_ancestor_or_unknown(repo: CacheRepo, ancestor: str, descendant: str) -> bool:
+    """Like `is_ancestor`, but False for a commit the cache does not hold."""
+    try:
+        return repo.is_ancestor(ancestor, descendant)
+    except GitError:
+        return False  # a commit the cache does not hold (deleted branch): not provably
