@@ -7,7 +7,8 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     OrchestratorError
     ├── ConfigError                  settings or policy cannot be used
     │   ├── SettingsError
-    │   └── PolicyError
+    │   ├── PolicyError
+    │   └── ObjectsNotAllowed        a delivery reaches outside the policy's `allow`
     ├── GitError                     carries the remote URL, credentials stripped
     │   ├── RemoteUnreachable
     │   ├── AuthenticationFailed
@@ -82,6 +83,17 @@ class PolicyError(ConfigError):
         self.problems = list(problems)
         detail = "; ".join(self.problems)
         super().__init__(f"{path}: invalid policy: {detail}")
+
+
+class ObjectsNotAllowed(ConfigError):
+    """Objects outside the environment's allowance (namespaces, kinds, scope); nothing applied."""
+
+    def __init__(self, refusals: Sequence[str]) -> None:
+        self.refusals = list(refusals)
+        lines = "\n".join(f"  {r}" for r in self.refusals)
+        super().__init__(
+            f"{len(self.refusals)} object(s) outside this environment's allowance:\n{lines}"
+        )
 
 
 # --- git ----------------------------------------------------------------------

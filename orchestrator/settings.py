@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from orchestrator.errors import SettingsError
+from orchestrator.gitbus.protocol import check_env
 
 ENV_PREFIX = "ORCHESTRATOR_"
 CONFIG_FILE_ENV = "ORCHESTRATOR_CONFIG"
@@ -118,9 +119,7 @@ class AgentSettings(_Group):
     @field_validator("environment")
     @classmethod
     def _valid_environment(cls, value: str) -> str:
-        if not value or "/" in value or value.startswith((".", "-")) or " " in value:
-            raise ValueError("must be a branch-safe name without '/', e.g. 'staging'")
-        return value
+        return check_env(value)
 
 
 class LeaderSettings(_Group):

@@ -27,8 +27,8 @@ from orchestrator.errors import (
     GitError,
     HealthWaitCancelled,
     KubeError,
+    ObjectsNotAllowed,
     OrchestratorError,
-    PolicyError,
     PruneFailed,
     SignatureError,
     UnknownKind,
@@ -51,7 +51,7 @@ from orchestrator.kube.prune import PruneOptions
 from orchestrator.manifests import Manifest
 from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
 from orchestrator.promote.gates import evaluate
-from orchestrator.promote.policy import POLICY_PATH, EnvironmentPolicy
+from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
 from orchestrator.promote.source import delivered_trailers, environment_policy_at, manifests_at
 from orchestrator.settings import Settings
@@ -83,7 +83,7 @@ class Outcome:
     message: str = ""
     changes: ChangeSet = field(default_factory=ChangeSet)
     health: DeliveryHealth | None = None
-    promoted: list[str] = field(default_factory=list)
+    promotions: list[tuple[str, str]] = field(default_factory=list)  # (target, result)
     retry_at: datetime | None = None
     policy: EnvironmentPolicy | None = None
 
@@ -410,10 +410,19 @@ class Pipeline:
         if not pending:
             outcome.phase = Phase.PROMOTED
             return
-        verdict = evaluate(policy.gates, self.now())
+        try:
+            verdict = evaluate(policy.gates, self.now())
+        except ValueError as exc:  # the policy validates schedules; this is a last guard
+            outcome.stage = Stage.PROMOTION
+            outcome.message = f"cannot evaluate the promotion gates: {exc}"
+            self._record(
+                revision, report.entry(Phase.FAILED, stage=outcome.stage, message=outcome.message)
+            )
+            return
         if not verdict.open:
             outcome.phase = Phase.WAITING
             outcome.retry_at = verdict.retry_at
+            outcome.promotions = [(target, "gated") for target in pending]
             report.gate = verdict.reason
             if not any(
                 e.phase == Phase.WAITING and e.fields.get("gate") == verdict.reason
@@ -453,6 +462,10 @@ class Pipeline:
                 )
         except (GitError, ValueError) as exc:
             report.promotions = results
+            done = {r["target"] for r in results}
+            outcome.promotions = [
+                (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
+            ] + [(t, "failed") for t in pending if t not in done]
             outcome.stage = Stage.PROMOTION
             outcome.message = str(exc)
             self._record(
@@ -460,7 +473,9 @@ class Pipeline:
             )
             return
         report.promotions = results
-        outcome.promoted = [r["ref"] for r in results]
+        outcome.promotions = [
+            (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
+        ]
         outcome.phase = Phase.PROMOTED
         self._record(revision, report.entry(Phase.PROMOTED))
 
@@ -504,10 +519,7 @@ class Pipeline:
             if reason is not None:
                 refusals.append(f"{manifest.path}: {reason}")
         if refusals:
-            raise PolicyError(
-                POLICY_PATH,
-                [f"{len(refusals)} object(s) outside this environment's allowance", *refusals],
-            )
+            raise ObjectsNotAllowed(refusals)
 
     # -- notes --------------------------------------------------------------------
 

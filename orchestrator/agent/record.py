@@ -11,12 +11,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from orchestrator.gitbus.protocol import NoteEntry, utc_timestamp
 
 MAX_OBJECTS_IN_NOTE = 300
+
+
+def precise_timestamp() -> str:
+    """RFC 3339 UTC with microseconds: entries of one second keep their write order.
+
+    Notes sort entries by `at`; with whole seconds a Failed promotion written in the
+    same second as Healthy could sort before it and hide the failure.
+    """
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Phase(StrEnum):
@@ -91,7 +101,7 @@ class Report:
             fields["rolledBackTo"] = self.rolled_back_to
         return NoteEntry(
             id=f"{phase.lower()}-{uuid.uuid4().hex[:16]}",
-            at=utc_timestamp(),
+            at=precise_timestamp(),
             agent=self.agent,
             phase=str(phase),
             fields=fields,

@@ -24,7 +24,13 @@ from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase
 from orchestrator.agent.scheduler import RunContext
-from orchestrator.errors import GitError, KubeError, OrchestratorError
+from orchestrator.errors import (
+    Forbidden,
+    GitError,
+    KubeError,
+    OrchestratorError,
+    SettingsError,
+)
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.auth import Auth, HttpsAuth, Secret, SshAuth
 from orchestrator.gitbus.protocol import Identity
@@ -38,6 +44,7 @@ from orchestrator.settings import Settings
 log = logging.getLogger("orchestrator.agent")
 
 PUBLISH_LABEL = "orchestrator.dev/publish"
+_SUCCESS = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED})
 FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
 
@@ -142,7 +149,7 @@ class DeliverWork:
             watcher.join()
         self.readiness.mark_cluster()
         elapsed = time.monotonic() - started
-        result = "success" if outcome.phase is not Phase.FAILED else str(outcome.stage)
+        result = "success" if outcome.phase in _SUCCESS else str(outcome.stage or outcome.phase)
         self.metrics.observe_reconcile(seconds=elapsed, result=result)
         self.metrics.count_applied_many(
             {
@@ -153,9 +160,9 @@ class DeliverWork:
         )
         if outcome.health is not None:
             self.metrics.set_health(outcome.health.status)
-        for ref in outcome.promoted:
-            self.metrics.count_promotion(target=ref, result="success")
-        if outcome.phase is not Phase.FAILED:
+        for target, promotion in outcome.promotions:
+            self.metrics.count_promotion(target=target, result=promotion)
+        if outcome.phase in _SUCCESS:
             self.metrics.mark_reconciled()
         if outcome.phase is Phase.FAILED and outcome.stage is None:
             return outcome  # superseded: the newer revision is reconciled next
@@ -240,10 +247,26 @@ class BuildWork:
             )
 
 
+def _check_own_namespace(kube: KubeClient, namespace: str) -> None:
+    """Fail at start, not after applying a delivery, when the inventory has nowhere to go."""
+    try:
+        found = kube.get(api_version="v1", kind="Namespace", name=namespace)
+    except Forbidden:
+        return  # least-privilege RBAC need not allow reading Namespaces; the inventory will tell
+    if found is None:
+        raise SettingsError(
+            [
+                f"cluster.namespace (ORCHESTRATOR_CLUSTER__NAMESPACE): namespace {namespace} "
+                f"does not exist in {kube.server}; create it (deploy/ does) or choose another"
+            ]
+        )
+
+
 def run_agent(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     repo = open_repo(settings)
     kube = open_cluster(settings)
+    _check_own_namespace(kube, settings.cluster.namespace)
     metrics = Metrics(environment=settings.agent.environment)
     readiness = Readiness()
     author = Identity(name=settings.git.author_name, email=settings.git.author_email)

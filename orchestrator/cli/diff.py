@@ -61,7 +61,8 @@ def command(
     """
     repo = open_remote(remote)
     ref = protocol.env_branch(environment)
-    rev = repo.resolve(revision) if revision else repo.refresh(ref)
+    tip = repo.refresh(ref)  # also fetches, so --revision works on a fresh cache
+    rev = repo.resolve(revision) if revision else tip
     if rev is None:
         raise BranchNotFound(f"{ref} does not exist", remote=repo.remote)
     policy = environment_policy_at(repo, rev, environment=environment)

@@ -1,7 +1,7 @@
 """The top-level group: global options, logging, and one-line errors instead of tracebacks.
 
-Expected failures (anything in the project's exception tree) print one line and
-exit 1; `-v` adds the detail and the traceback.
+Expected failures (anything in the project's exception tree) print their message,
+one line per problem, and exit 1; `-v` adds the traceback.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ EXIT_INVALID = 3
 _EPILOG = """\b
 Exit codes:
   0  success
-  1  the operation failed (the message says why; -v for details)
-  2  usage error (unknown option, missing argument)
+  1  the operation failed (the message says why; -v adds the traceback)
+  2  usage error (unknown option, missing argument, invalid name)
   3  validate found problems in the policy or the manifests
 """
 
@@ -37,16 +37,22 @@ class _Main(click.Group):
         try:
             return super().invoke(ctx)
         except OrchestratorError as exc:
-            verbose = bool(ctx.meta.get("orchestrator.verbose"))
-            first, _, rest = str(exc).partition("\n")
-            click.secho(f"error: {first}", fg="red", err=True)
-            if rest and verbose:
-                click.echo(rest, err=True)
-            elif rest:
-                click.echo("  (run with -v for details)", err=True)
-            if verbose:
-                click.echo("".join(traceback.format_exception(exc)), err=True)
-            sys.exit(EXIT_FAILED)
+            self._fail(ctx, exc, EXIT_FAILED)
+        except ValueError as exc:
+            # Names the protocol refuses (an environment like `Prod/EU`, a feature
+            # with `..`) are usage errors, not crashes.
+            self._fail(ctx, exc, EXIT_USAGE)
+
+    @staticmethod
+    def _fail(ctx: click.Context, exc: Exception, code: int) -> None:
+        """The message, every line of it (each is one problem); -v adds the traceback."""
+        first, _, rest = str(exc).partition("\n")
+        click.secho(f"error: {first}", fg="red", err=True)
+        if rest:
+            click.echo(rest, err=True)
+        if ctx.meta.get("orchestrator.verbose"):
+            click.echo("".join(traceback.format_exception(exc)), err=True)
+        sys.exit(code)
 
 
 @click.group(

@@ -114,9 +114,15 @@ class KubeClient:
         cls, path: str | Path | None = None, *, context: str | None = None
     ) -> KubeClient:
         config = kubernetes.client.Configuration()
-        kubernetes.config.load_kube_config(
-            config_file=str(path) if path else None, context=context, client_configuration=config
-        )
+        try:
+            kubernetes.config.load_kube_config(
+                config_file=str(path) if path else None,
+                context=context,
+                client_configuration=config,
+            )
+        except (kubernetes.config.ConfigException, OSError, ValueError) as exc:
+            where = path or "the default kubeconfig"
+            raise ClusterUnreachable(f"cannot use kubeconfig {where}: {exc}") from None
         return cls._with_config(config)
 
     @classmethod

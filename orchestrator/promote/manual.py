@@ -19,7 +19,9 @@ from orchestrator.promote.gates import evaluate
 from orchestrator.promote.promotion import PromotionRequest, PromotionResult, promote
 from orchestrator.promote.source import environment_policy_at
 
-VERIFIED_PHASES = frozenset({"Healthy", "Waiting", "Promoted"})
+VERIFIED_PHASES = frozenset({"Healthy", "Waiting", "Promoted", "DriftCorrected"})
+# A later one of these overrides an earlier verdict: the revision is no longer trusted.
+UNVERIFIED_PHASES = frozenset({"Failed", "RolledBack"})
 
 
 def promote_verified(
@@ -41,10 +43,11 @@ def promote_verified(
     revision = repo.resolve(revision)
     repo.refresh(protocol.notes_ref(source_env))
     note = repo.read_note(env=source_env, commit=revision)
-    verified = [e for e in (note.entries if note else ()) if e.phase in VERIFIED_PHASES]
-    if not verified:
-        latest = note.latest() if note else None
-        said = latest.phase if latest is not None else "nothing"
+    entries = list(note.entries) if note else []
+    verdicts = [e for e in entries if e.phase in VERIFIED_PHASES or e.phase in UNVERIFIED_PHASES]
+    verified = [e for e in verdicts if e.phase in VERIFIED_PHASES]
+    if not verdicts or verdicts[-1].phase not in VERIFIED_PHASES:
+        said = verdicts[-1].phase if verdicts else "nothing"
         raise PromotionError(
             f"{source_env}@{revision[:12]} is not verified (its note says {said}); "
             "only a revision the agent found healthy can be promoted"

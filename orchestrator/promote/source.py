@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.errors import GitError, PolicyError
+from orchestrator.errors import GitError, ManifestError, PolicyError
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers
 from orchestrator.gitbus.repo import CacheRepo, CommitInfo
@@ -43,6 +43,14 @@ def manifests_at(
     """The delivery's objects at `revision`, with `environment`'s parameters filled in."""
     root = policy.path.strip("/")
     files = repo.read_files(revision, directory=root)
+    if not files:
+        # A typo in `path` must not read as "deliver nothing", which would prune
+        # everything this environment applied. An intentionally empty delivery
+        # keeps its directory (with a README or .keep file).
+        raise ManifestError(
+            f"no files at {revision[:12]}: the policy's path does not exist on this commit",
+            path=root or "/",
+        )
     prefixed = {f"{root}/{path}" if root else path: data for path, data in files.items()}
     return load_manifests(
         prefixed,
