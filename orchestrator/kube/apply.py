@@ -96,7 +96,7 @@ _NAMESPACED_STAGE = 2  # index of `namespaced` in manifests.order.Stages
 _NAMESPACED_WAVE = {key: index for index, wave in enumerate(NAMESPACED_WAVES) for key in wave}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyOptions:
     """How a delivery is applied.
 
@@ -164,8 +164,21 @@ def apply_delivery(
     successful dry run; ClusterUnreachable at any point.
     """
     changes = into if into is not None else ChangeSet()
-    with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-        _Run(client, options, inventory or Inventory(), changes, pool).run(list(manifests))
+    try:
+        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+            run = _Run(
+                client,
+                options=options,
+                inventory=inventory or Inventory(),
+                changes=changes,
+                pool=pool,
+            )
+            run.run(list(manifests))
+    except (UnknownKind, DryRunFailed):
+        # A kind may have come or gone behind the cache's back (a CRD installed or
+        # deleted by someone else): the next attempt starts from fresh discovery.
+        client.forget_kinds()
+        raise
     return changes
 
 
@@ -176,6 +189,7 @@ class _Run:
     def __init__(
         self,
         client: KubeClient,
+        *,
         options: ApplyOptions,
         inventory: Inventory,
         changes: ChangeSet,
@@ -217,7 +231,13 @@ class _Run:
 
         for index, stage in enumerate(ordered):
             if index == 1:
-                self._after_definitions(manifests, ordered.definitions, pending, waiting, todo)
+                self._after_definitions(
+                    manifests,
+                    definitions=ordered.definitions,
+                    pending=pending,
+                    waiting=waiting,
+                    todo=todo,
+                )
             wave_of = _namespaced_wave if index == _NAMESPACED_STAGE else _priority
             self._apply_stage([m for m in stage if m.ref in todo], wave_of=wave_of)
 
@@ -263,7 +283,6 @@ class _Run:
         return snapshot(
             self.client,
             scopes,
-            manager=self.options.field_manager,
             wanted={m.ref for m in manifests},
             concurrency=self.options.concurrency,
         )
@@ -293,11 +312,11 @@ class _Run:
             return None
         if live.resource_version == record.resource_version:
             proof = "resourceVersion as applied"
-        elif record.fields and live.fields == record.fields:
+        elif record.fields and live.fields(self.options.field_manager) == record.fields:
             proof = "managed fields as applied"
         else:
             return None
-        return ChangeSetEntry(manifest.ref, Action.UNCHANGED, proof, record)
+        return ChangeSetEntry(manifest.ref, Action.UNCHANGED, message=proof, record=record)
 
     # -- dry run ----------------------------------------------------------------
 
@@ -346,11 +365,13 @@ class _Run:
     def _after_definitions(
         self,
         manifests: list[Manifest],
+        *,
         definitions: Sequence[Manifest],
         pending: list[Manifest],
         waiting: set[ObjectRef],
         todo: set[ObjectRef],
     ) -> None:
+        """Wait for the CRDs just applied, then resolve and dry-run what waited for them."""
         crds = [m for m in definitions if (m.ref.group, m.ref.kind) == (CRD_GROUP, CRD_KIND)]
         touched = [
             m
@@ -436,7 +457,7 @@ class _Run:
             raise
         except KubeError as exc:
             return exc
-        after = live_object(applied, manager=self.options.field_manager)
+        after = live_object(applied)
         before = self.live.get(manifest.ref)
         if before is None or before.uid != after.uid:
             action = Action.CREATED
@@ -450,9 +471,9 @@ class _Run:
             digest=manifest.digest,
             resource_version=after.resource_version,
             uid=after.uid,
-            fields=after.fields,
+            fields=after.fields(self.options.field_manager),
         )
-        return ChangeSetEntry(manifest.ref, action, "", record)
+        return ChangeSetEntry(manifest.ref, action, record=record)
 
     def _parallel(self, work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
         if len(items) <= 1:

@@ -9,7 +9,7 @@ records of all entries (`Inventory.of_changeset`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +42,7 @@ class ChangeSetEntry:
 
     ref: ObjectRef
     action: Action
+    _: KW_ONLY
     message: str = ""
     record: InventoryEntry | None = None
 

@@ -49,7 +49,7 @@ _STRIPPED_META = (
 DiffAction = Literal["create", "update", "unchanged", "delete", "error"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectDiff:
     """One object's difference; `live`/`desired` are stripped and masked (None: absent)."""
 
@@ -135,7 +135,7 @@ def to_yaml(obj: Mapping[str, Any] | None) -> str:
 
 
 def unified(
-    ref: ObjectRef, live: Mapping[str, Any] | None, desired: Mapping[str, Any] | None
+    ref: ObjectRef, *, live: Mapping[str, Any] | None, desired: Mapping[str, Any] | None
 ) -> str:
     """The unified diff from live to desired ("" when equal)."""
     before = to_yaml(live).splitlines(keepends=True)
@@ -152,16 +152,16 @@ def unified(
 
 def compare(
     ref: ObjectRef,
+    *,
     live: Mapping[str, Any] | None,
     desired: Mapping[str, Any] | None,
-    *,
     note: str = "",
 ) -> ObjectDiff:
     """Strip, mask and diff two raw sides of one object."""
     left = strip(live) if live is not None else None
     right = strip(desired) if desired is not None else None
     left, right = mask_secrets(left, right)
-    text = unified(ref, left, right)
+    text = unified(ref, live=left, desired=right)
     action: DiffAction
     if left is None and right is None:
         action = "unchanged"
@@ -220,9 +220,8 @@ def diff_delivery(
                 namespace=ref.namespace,
             )
         except UnknownKind:
-            return compare(
-                ref, None, manifest.body, note="kind not served (yet): the manifest as is"
-            )
+            note = "kind not served (yet): the manifest as is"
+            return compare(ref, live=None, desired=manifest.body, note=note)
         try:
             desired = client.apply(
                 manifest.body, field_manager=field_manager, force=force, dry_run=True
@@ -232,12 +231,12 @@ def diff_delivery(
         except KubeError as exc:
             if live is None and ref.namespace in creates_namespaces:
                 note = "namespace is created by this delivery: the manifest as is"
-                return compare(ref, None, manifest.body, note=note)
+                return compare(ref, live=None, desired=manifest.body, note=note)
             left, _ = mask_secrets(strip(live) if live else None, None)
             return ObjectDiff(
                 ref=ref, action="error", diff="", live=left, desired=None, note=exc.reason
             )
-        return compare(ref, live, desired)
+        return compare(ref, live=live, desired=desired)
 
     def gone(ref: ObjectRef, api_version: str) -> ObjectDiff:
         try:
@@ -251,7 +250,9 @@ def diff_delivery(
             return ObjectDiff(
                 ref=ref, action="unchanged", diff="", live=None, desired=None, note=note
             )
-        return compare(ref, live, None, note="left the delivery: pruning would delete it")
+        return compare(
+            ref, live=live, desired=None, note="left the delivery: pruning would delete it"
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(pool.map(one, manifests))

@@ -2,30 +2,34 @@
 
 Where: Secrets of type `orchestrator.dev/inventory` in the agent's namespace.
 The head Secret is named `orchestrator-inventory-<environment>`; a large
-inventory continues in shard Secrets named `<head>-<serial>-<n>`, where the
-serial is a hash of the whole content. A Secret rather than a ConfigMap,
-because the entries hold content digests of the delivery's Secrets too, and a
-digest of a short password is a way to guess it offline.
+inventory continues in shard Secrets named `<head>-<hash>`, where the hash is
+that of the shard's own entries. A Secret rather than a ConfigMap, because the
+entries hold content digests of the delivery's Secrets too, and a digest of a
+short password is a way to guess it offline.
 
 Format (each value of `data`, base64-decoded, is UTF-8 text):
 
     format       "1"
     revision     the commit the inventory describes
     fieldManager the field manager the objects were applied with
-    serial       content hash; every shard repeats it
+    serial       a hash of the whole inventory (to skip writing it unchanged)
     shards       JSON list of the shard Secrets' names, in order (head excluded)
     entries      one JSON object per line:
                  {"apiVersion","kind","namespace","name","digest","resourceVersion","uid","fields"}
+
+A shard Secret holds `format` and `entries` only. Entries are sorted by object.
 
 `digest` is the manifest's content digest when it was applied; `resourceVersion`
 and `uid` are what the API server returned for our apply; `fields` is a hash of
 our field manager's managedFields entry at that point. Together they let a
 reconcile prove an object unchanged without a request per object.
 
-Writing is safe against a crash part-way: shards are written first under new
-names (their serial differs whenever their content does), the head last, and
-only then are shards the head no longer names deleted. A reader therefore sees
-either the old inventory or the new one.
+Writing is safe against a crash part-way: shards are named by their content,
+so a new shard never overwrites one the current head refers to; they are
+written first, the head last, and only then are shards the head no longer
+names deleted. A reader therefore sees either the old inventory or the new
+one, and checks every shard against the hash in its name. A new revision with
+the same objects rewrites the head only.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import InventoryError, KubeError
 from orchestrator.objectref import ObjectRef
@@ -53,7 +57,7 @@ DEFAULT_SHARD_BYTES = 512 * 1024
 INVENTORY_FIELD_MANAGER = "orchestrator-inventory"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InventoryEntry:
     """One object the environment applied, and what the cluster said after."""
 
@@ -85,31 +89,37 @@ class InventoryEntry:
         raw = json.loads(line)
         if not isinstance(raw, dict):
             raise ValueError("an entry is not a JSON object")
-        api_version = _text(raw, "apiVersion", required=True)
-        group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        values = [raw.get(key, "") for key in _KEYS]
+        if not all(isinstance(v, str) for v in values):
+            bad = [k for k, v in zip(_KEYS, values, strict=True) if not isinstance(v, str)]
+            raise ValueError(f"entry field(s) {', '.join(bad)} not a string")
+        api_version, kind, namespace, name, digest, resource_version, uid, fields = values
+        if not (api_version and kind and name):
+            raise ValueError("entry lacks apiVersion, kind or name")
         return cls(
             ref=ObjectRef(
-                group=group,
-                kind=_text(raw, "kind", required=True),
-                namespace=_text(raw, "namespace"),
-                name=_text(raw, "name", required=True),
+                group=api_version.rpartition("/")[0],
+                kind=kind,
+                namespace=namespace,
+                name=name,
             ),
             api_version=api_version,
-            digest=_text(raw, "digest"),
-            resource_version=_text(raw, "resourceVersion"),
-            uid=_text(raw, "uid"),
-            fields=_text(raw, "fields"),
+            digest=digest,
+            resource_version=resource_version,
+            uid=uid,
+            fields=fields,
         )
 
 
-def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = raw.get(key, "")
-    if not isinstance(value, str) or (required and not value):
-        raise ValueError(f"entry field {key!r} is missing or not a string")
-    return value
+_KEYS = ("apiVersion", "kind", "namespace", "name", "digest", "resourceVersion", "uid", "fields")
 
 
-@dataclass(frozen=True, slots=True)
+def _ref_key(entry: InventoryEntry) -> tuple[str, str, str, str]:
+    ref = entry.ref
+    return ref.group, ref.kind, ref.namespace, ref.name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Inventory:
     """The objects an environment applied at `revision`, keyed by ref."""
 
@@ -121,7 +131,7 @@ class Inventory:
     )
 
     def __post_init__(self) -> None:
-        entries = tuple(sorted(self.entries, key=lambda e: e.ref))
+        entries = tuple(sorted(self.entries, key=_ref_key))
         object.__setattr__(self, "entries", entries)
         self._index.update((e.ref, e) for e in entries)
 
@@ -177,6 +187,19 @@ class Shard:
     data: dict[str, str]
 
 
+def _hash(*parts: str) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode("utf-8"))
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def shard_name(head: str, entries: str) -> str:
+    """The name of the shard holding `entries`: the head's name and a hash of them."""
+    return f"{head}-{_hash(entries)[:16]}"
+
+
 def encode(
     inventory: Inventory, *, name: str, max_shard_bytes: int = DEFAULT_SHARD_BYTES
 ) -> list[Shard]:
@@ -185,10 +208,10 @@ def encode(
     Entries are split in order, each shard's `entries` at most `max_shard_bytes`
     (a single entry larger than that still gets a shard of its own).
     """
-    lines = [e.to_json() for e in inventory.entries]
     chunks: list[list[str]] = [[]]
     size = 0
-    for line in lines:
+    for entry in inventory.entries:
+        line = entry.to_json()
         cost = len(line.encode("utf-8")) + 1
         if chunks[-1] and size + cost > max_shard_bytes:
             chunks.append([])
@@ -196,26 +219,21 @@ def encode(
         chunks[-1].append(line)
         size += cost
     texts = ["".join(f"{line}\n" for line in chunk) for chunk in chunks]
-    hasher = hashlib.sha256()
-    for part in (FORMAT, inventory.revision, inventory.field_manager, *texts):
-        hasher.update(part.encode("utf-8"))
-        hasher.update(b"\0")
-    serial = hasher.hexdigest()[:12]
-    names = [f"{name}-{serial}-{index}" for index in range(1, len(texts))]
+    names = [shard_name(name, text) for text in texts[1:]]
     head = Shard(
         name=name,
         data={
             "format": FORMAT,
             "revision": inventory.revision,
             "fieldManager": inventory.field_manager,
-            "serial": serial,
+            "serial": _hash(FORMAT, inventory.revision, inventory.field_manager, *texts)[:16],
             "shards": json.dumps(names),
             "entries": texts[0],
         },
     )
     rest = [
-        Shard(name=shard_name, data={"format": FORMAT, "serial": serial, "entries": text})
-        for shard_name, text in zip(names, texts[1:], strict=True)
+        Shard(name=shard, data={"format": FORMAT, "entries": text})
+        for shard, text in zip(names, texts[1:], strict=True)
     ]
     return [head, *rest]
 
@@ -231,37 +249,34 @@ def shard_names(head: Mapping[str, str]) -> list[str]:
     return names
 
 
-def decode(head: Mapping[str, str], shards: Sequence[Mapping[str, str]] = ()) -> Inventory:
-    """The inventory in a head's data and its shards' data (in the head's order).
+def decode(head: Shard, shards: Sequence[Shard] = ()) -> Inventory:
+    """The inventory in a head Secret's data and its shards (in the head's order).
 
-    Raises ValueError when the data is not an inventory this version can read.
+    Raises ValueError when the data is not an inventory this version can read,
+    or a shard is not the one the head names (its content does not match).
     """
-    if head.get("format") != FORMAT:
-        raise ValueError(f"unknown inventory format {head.get('format')!r}")
-    serial = head.get("serial", "")
-    names = shard_names(head)
-    if len(shards) != len(names):
-        raise ValueError(f"head names {len(names)} shard(s), {len(shards)} given")
+    if head.data.get("format") != FORMAT:
+        raise ValueError(f"unknown inventory format {head.data.get('format')!r}")
+    names = shard_names(head.data)
+    if [s.name for s in shards] != names:
+        raise ValueError(f"head names shards {names}, got {[s.name for s in shards]}")
     entries: list[InventoryEntry] = []
-    for index, data in enumerate([head, *shards]):
-        if data.get("serial") != serial:
-            raise ValueError(f"shard {index} belongs to another write (serial differs)")
-        for number, line in enumerate((data.get("entries") or "").splitlines(), start=1):
+    for shard in [head, *shards]:
+        text = shard.data.get("entries") or ""
+        if shard is not head and shard_name(head.name, text) != shard.name:
+            raise ValueError(f"shard {shard.name} does not hold what its name says")
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 entries.append(InventoryEntry.from_json(line))
             except ValueError as exc:
-                raise ValueError(f"shard {index} line {number}: {exc}") from None
+                raise ValueError(f"{shard.name} line {number}: {exc}") from None
     return Inventory(
-        revision=head.get("revision", ""),
-        field_manager=head.get("fieldManager", ""),
+        revision=head.data.get("revision", ""),
+        field_manager=head.data.get("fieldManager", ""),
         entries=tuple(entries),
     )
-
-
-def serial_of(shards: Sequence[Shard]) -> str:
-    return shards[0].data["serial"] if shards else ""
 
 
 # -- storage ---------------------------------------------------------------------------
@@ -269,6 +284,14 @@ def serial_of(shards: Sequence[Shard]) -> str:
 
 def inventory_name(environment: str) -> str:
     return f"orchestrator-inventory-{environment}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What this store last read or wrote: the serial and the shard names."""
+
+    serial: str
+    shards: frozenset[str]
 
 
 class InventoryStore:
@@ -288,7 +311,7 @@ class InventoryStore:
         self.name = name
         self.max_shard_bytes = max_shard_bytes
         self.field_manager = field_manager
-        self._serial: str | None = None
+        self._stored: _Stored | None = None
 
     @classmethod
     def for_environment(
@@ -303,37 +326,48 @@ class InventoryStore:
     def read(self) -> Inventory:
         """The stored inventory; empty (no entries) when none was written yet."""
         try:
-            head = self._get(self.name)
-            if head is None:
-                self._serial = ""
+            head_data = self._get(self.name)
+            if head_data is None:
+                self._stored = _Stored(serial="", shards=frozenset())
                 return Inventory()
-            names = shard_names(head)
-            shards: list[dict[str, str]] = []
-            for shard_name in names:
-                data = self._get(shard_name)
+            head = Shard(self.name, head_data)
+            shards: list[Shard] = []
+            for name in shard_names(head_data):
+                data = self._get(name)
                 if data is None:
-                    raise ValueError(f"shard Secret {shard_name} is missing")
-                shards.append(data)
+                    raise ValueError(f"shard Secret {name} is missing")
+                shards.append(Shard(name, data))
             inventory = decode(head, shards)
         except KubeError as exc:
             raise InventoryError(f"cannot read: {exc}", ref=self.ref) from exc
         except ValueError as exc:
             raise InventoryError(f"cannot read: {exc}", ref=self.ref) from None
-        self._serial = head.get("serial", "")
+        self._stored = _Stored(
+            serial=head_data.get("serial", ""), shards=frozenset(s.name for s in shards)
+        )
         return inventory
 
     def write(self, inventory: Inventory) -> bool:
-        """Store `inventory`; False when the stored one already said exactly this."""
+        """Store `inventory`; False when the stored one already said exactly this.
+
+        Shards the stored inventory already has (same content, same name) are
+        not written again; a LIST for stray shards runs only when the set of
+        shards changes (or nothing was read before).
+        """
         shards = encode(inventory, name=self.name, max_shard_bytes=self.max_shard_bytes)
-        serial = serial_of(shards)
-        if serial == self._serial:
+        head, rest = shards[0], shards[1:]
+        stored = self._stored
+        if stored is not None and head.data["serial"] == stored.serial:
             return False
+        names = frozenset(s.name for s in rest)
         try:
-            for shard in shards[1:]:
-                self._put(shard)
-            self._put(shards[0])
-            self._serial = serial
-            self._delete_unreferenced({s.name for s in shards})
+            for shard in rest:
+                if stored is None or shard.name not in stored.shards:
+                    self._put(shard)
+            self._put(head)
+            self._stored = _Stored(serial=head.data["serial"], shards=names)
+            if stored is None or names != stored.shards:
+                self._delete_unreferenced({self.name, *names})
         except KubeError as exc:
             raise InventoryError(f"cannot write: {exc}", ref=self.ref) from exc
         return True
@@ -344,7 +378,7 @@ class InventoryStore:
             self._delete_unreferenced(set())
         except KubeError as exc:
             raise InventoryError(f"cannot delete: {exc}", ref=self.ref) from exc
-        self._serial = ""
+        self._stored = _Stored(serial="", shards=frozenset())
 
     def _get(self, name: str) -> dict[str, str] | None:
         found = self.client.get(

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.errors import Forbidden
@@ -23,14 +23,18 @@ from orchestrator.kube.client import KubeClient, ResourceType
 from orchestrator.objectref import ObjectRef
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LiveObject:
     """The metadata of one live object that the engine looks at."""
 
     uid: str
     resource_version: str
-    fields: str
+    managed_fields: Sequence[Any] = field(default=(), repr=False, compare=False)
     deleting: bool = False
+
+    def fields(self, manager: str) -> str:
+        """The fingerprint of `manager`'s managed fields (computed when asked: it costs)."""
+        return fields_fingerprint(self.managed_fields, manager=manager)
 
 
 def fields_fingerprint(managed_fields: object, *, manager: str) -> str:
@@ -57,13 +61,14 @@ def fields_fingerprint(managed_fields: object, *, manager: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def live_object(obj: Mapping[str, Any], *, manager: str) -> LiveObject:
+def live_object(obj: Mapping[str, Any]) -> LiveObject:
     """The metadata that matters of a live object, a metadata-list item or an apply response."""
     meta = obj.get("metadata") or {}
+    managed = meta.get("managedFields")
     return LiveObject(
         uid=str(meta.get("uid") or ""),
         resource_version=str(meta.get("resourceVersion") or ""),
-        fields=fields_fingerprint(meta.get("managedFields"), manager=manager),
+        managed_fields=managed if isinstance(managed, list) else (),
         deleting=bool(meta.get("deletionTimestamp")),
     )
 
@@ -72,7 +77,6 @@ def snapshot(
     client: KubeClient,
     scopes: Iterable[tuple[ResourceType, str]],
     *,
-    manager: str,
     wanted: set[ObjectRef] | None = None,
     concurrency: int = 8,
 ) -> dict[ObjectRef, LiveObject]:
@@ -109,7 +113,7 @@ def snapshot(
                 name=str(meta.get("name") or ""),
             )
             if wanted is None or ref in wanted:
-                found[ref] = live_object(item, manager=manager)
+                found[ref] = live_object(item)
         return found
 
     result: dict[ObjectRef, LiveObject] = {}

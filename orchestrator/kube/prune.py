@@ -55,7 +55,7 @@ _SYSTEM_KINDS: frozenset[tuple[str, str]] = frozenset(
 _LAST = ((CRD_GROUP, CRD_KIND), ("", "Namespace"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PruneOptions:
     """How objects that left the delivery are deleted.
 
@@ -94,7 +94,9 @@ def prune(
     changes = into if into is not None else ChangeSet()
     if not options.enabled:
         changes.extend(
-            ChangeSetEntry(e.ref, Action.SKIPPED, "pruning is disabled for this environment")
+            ChangeSetEntry(
+                e.ref, Action.SKIPPED, message="pruning is disabled for this environment"
+            )
             for e in stale
         )
         return changes
@@ -105,13 +107,18 @@ def prune(
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
         for batch in (first, last):
             for entry, outcome in zip(
-                batch, pool.map(lambda e: _prune_one(client, e, options), batch), strict=True
+                batch,
+                pool.map(lambda e: _prune_one(client, e, options=options), batch),
+                strict=True,
             ):
                 if isinstance(outcome, KubeError):
                     failures.append(outcome)
                     changes.add(
                         ChangeSetEntry(
-                            entry.ref, Action.SKIPPED, f"delete failed: {outcome.reason}", entry
+                            entry.ref,
+                            Action.SKIPPED,
+                            message=f"delete failed: {outcome.reason}",
+                            record=entry,
                         )
                     )
                 else:
@@ -133,14 +140,14 @@ def _prune_order(entry: InventoryEntry) -> tuple[int, ObjectRef]:
 
 
 def _prune_one(
-    client: KubeClient, entry: InventoryEntry, options: PruneOptions
+    client: KubeClient, entry: InventoryEntry, *, options: PruneOptions
 ) -> ChangeSetEntry | KubeError:
     ref = entry.ref
     try:
         live = client.get(
             api_version=entry.api_version, kind=ref.kind, name=ref.name, namespace=ref.namespace
         )
-        kept = _kept(client, entry, live, options)
+        kept = _kept(client, entry, live=live, options=options)
         if kept is not None:
             return kept
         deleted = client.delete(
@@ -151,40 +158,46 @@ def _prune_one(
             propagation=options.propagation,
         )
     except UnknownKind:
-        return ChangeSetEntry(ref, Action.SKIPPED, "kind no longer served; nothing to delete")
+        return ChangeSetEntry(
+            ref, Action.SKIPPED, message="kind no longer served; nothing to delete"
+        )
     except ClusterUnreachable:
         raise
     except KubeError as exc:
         return exc
     if not deleted:
-        return ChangeSetEntry(ref, Action.SKIPPED, "already gone")
+        return ChangeSetEntry(ref, Action.SKIPPED, message="already gone")
     return ChangeSetEntry(ref, Action.DELETED)
 
 
 def _kept(
-    client: KubeClient, entry: InventoryEntry, live: Mapping[str, Any] | None, options: PruneOptions
+    client: KubeClient,
+    entry: InventoryEntry,
+    *,
+    live: Mapping[str, Any] | None,
+    options: PruneOptions,
 ) -> ChangeSetEntry | None:
     """Why this object is not deleted now, as its entry; None to delete it."""
     ref = entry.ref
     if live is None:
-        return ChangeSetEntry(ref, Action.SKIPPED, "already gone")
+        return ChangeSetEntry(ref, Action.SKIPPED, message="already gone")
     meta = live.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     if annotations.get(PRUNE_ANNOTATION) == PRUNE_DISABLED:
         message = f"pruning disabled by annotation {PRUNE_ANNOTATION}: {PRUNE_DISABLED}"
-        return ChangeSetEntry(ref, Action.SKIPPED, message)
+        return ChangeSetEntry(ref, Action.SKIPPED, message=message)
     if entry.uid and meta.get("uid") != entry.uid:
         message = "re-created by someone else since we applied it; left alone"
-        return ChangeSetEntry(ref, Action.SKIPPED, message)
+        return ChangeSetEntry(ref, Action.SKIPPED, message=message)
     if meta.get("deletionTimestamp"):
-        return ChangeSetEntry(ref, Action.DELETED, "was already being deleted")
+        return ChangeSetEntry(ref, Action.DELETED, message="was already being deleted")
     if (ref.group, ref.kind) == ("", "Namespace"):
         remaining = _foreign_objects(client, ref.name, concurrency=options.concurrency)
         if remaining:
             shown = ", ".join(str(r) for r in remaining[:3])
             more = f" and {len(remaining) - 3} more" if len(remaining) > 3 else ""
             message = f"namespace still holds {shown}{more}; will retry"
-            return ChangeSetEntry(ref, Action.SKIPPED, message, entry)
+            return ChangeSetEntry(ref, Action.SKIPPED, message=message, record=entry)
     return None
 
 

@@ -34,7 +34,7 @@ def test_lines_leave_out_unchanged_objects_and_show_messages() -> None:
     changes = ChangeSet(
         [
             ChangeSetEntry(ref("a"), Action.UNCHANGED),
-            ChangeSetEntry(ref("b"), Action.SKIPPED, "pruning disabled"),
+            ChangeSetEntry(ref("b"), Action.SKIPPED, message="pruning disabled"),
         ]
     )
     assert changes.lines() == ["ConfigMap/shop/b skipped (pruning disabled)"]
@@ -77,7 +77,7 @@ def test_inventory_of_a_changeset_keeps_only_entries_with_records() -> None:
         [
             ChangeSetEntry(ref("a"), Action.CREATED, record=record("a")),
             ChangeSetEntry(ref("b"), Action.DELETED),
-            ChangeSetEntry(ref("c"), Action.SKIPPED, "namespace not empty", record("c")),
+            ChangeSetEntry(ref("c"), Action.SKIPPED, message="not empty", record=record("c")),
         ]
     )
     inventory = Inventory.of_changeset(changes, revision="abc", field_manager="orchestrator-prod")

@@ -76,7 +76,7 @@ def test_other_kinds_are_not_masked() -> None:
 def test_compare_gives_a_unified_diff_without_secrets() -> None:
     live = secret({"password": "aHVudGVyMg=="}, resourceVersion="5", uid="u")
     desired = secret({"password": "Y29ycmVjdA=="}, resourceVersion="5", uid="u")
-    result = compare(REF, live, desired)
+    result = compare(REF, live=live, desired=desired)
     assert result.action == "update"
     assert result.diff.startswith("--- live/Secret/shop/creds\n+++ desired/Secret/shop/creds\n")
     assert "-  password: '*** (before)'" in result.diff
@@ -87,9 +87,9 @@ def test_compare_gives_a_unified_diff_without_secrets() -> None:
 
 def test_compare_actions() -> None:
     obj = secret({"a": "Yg=="})
-    assert compare(REF, obj, obj).action == "unchanged"
-    assert compare(REF, obj, obj).diff == ""
-    created = compare(REF, None, obj)
+    assert compare(REF, live=obj, desired=obj).action == "unchanged"
+    assert compare(REF, live=obj, desired=obj).diff == ""
+    created = compare(REF, live=None, desired=obj)
     assert created.action == "create"
     assert created.diff.startswith("--- /dev/null\n")
-    assert compare(REF, obj, None).action == "delete"
+    assert compare(REF, live=obj, desired=None).action == "delete"

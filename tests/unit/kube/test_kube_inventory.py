@@ -1,4 +1,4 @@
-"""Inventory encoding: JSON lines, shards by size, a serial that ties the shards together."""
+"""Inventory encoding: JSON lines, shards by size and named by their content."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from orchestrator.kube.inventory import (
     FORMAT,
     Inventory,
     InventoryEntry,
+    Shard,
     decode,
     encode,
+    shard_name,
     shard_names,
 )
 from orchestrator.objectref import ObjectRef
@@ -57,7 +59,7 @@ def test_small_inventory_is_one_secret() -> None:
         "uid": "00000000-0000-0000-0000-000000000000",
         "fields": "f" * 32,
     }
-    assert decode(head) == inventory(3)
+    assert decode(shards[0]) == inventory(3)
 
 
 def test_large_inventory_is_sharded_under_the_size_limit_and_round_trips() -> None:
@@ -67,25 +69,34 @@ def test_large_inventory_is_sharded_under_the_size_limit_and_round_trips() -> No
     for shard in shards:
         assert len(shard.data["entries"].encode()) <= 4096
     assert shard_names(shards[0].data) == [s.name for s in shards[1:]]
-    serial = shards[0].data["serial"]
-    assert all(s.data["serial"] == serial for s in shards)
-    assert all(s.name.startswith(f"inv-{serial}-") for s in shards[1:])
-    assert decode(shards[0].data, [s.data for s in shards[1:]]) == original
+    for shard in shards[1:]:
+        assert shard.name == shard_name("inv", shard.data["entries"])
+        assert set(shard.data) == {"format", "entries"}
+    assert decode(shards[0], shards[1:]) == original
 
 
 def test_one_entry_larger_than_a_shard_still_gets_its_own() -> None:
     shards = encode(inventory(2), name="inv", max_shard_bytes=10)
     assert len(shards) == 2
-    assert decode(shards[0].data, [shards[1].data]) == inventory(2)
+    assert decode(shards[0], shards[1:]) == inventory(2)
 
 
 def test_serial_depends_on_content_only() -> None:
     first = encode(inventory(5), name="inv")[0].data["serial"]
     assert encode(inventory(5), name="inv")[0].data["serial"] == first
-    changed = Inventory(
-        revision="other", field_manager="orchestrator-prod", entries=inventory(5).entries
-    )
+    entries = inventory(5).entries
+    changed = Inventory(revision="other", field_manager="orchestrator-prod", entries=entries)
     assert encode(changed, name="inv")[0].data["serial"] != first
+
+
+def test_a_new_revision_of_the_same_objects_keeps_every_shard() -> None:
+    before = encode(inventory(200), name="inv", max_shard_bytes=4096)
+    moved = Inventory(
+        revision="next", field_manager="orchestrator-prod", entries=inventory(200).entries
+    )
+    after = encode(moved, name="inv", max_shard_bytes=4096)
+    assert [s.name for s in after[1:]] == [s.name for s in before[1:]]
+    assert after[0].data["serial"] != before[0].data["serial"]
 
 
 def test_entries_are_stored_in_ref_order_whatever_the_input_order() -> None:
@@ -96,28 +107,33 @@ def test_entries_are_stored_in_ref_order_whatever_the_input_order() -> None:
 
 def test_core_group_entries_round_trip() -> None:
     core = Inventory(entries=(entry(1, group="", kind="ConfigMap"),))
-    decoded = decode(encode(core, name="i")[0].data)
+    decoded = decode(encode(core, name="i")[0])
     assert decoded.entries[0].ref.group == ""
     assert decoded.entries[0].api_version == "v1"
 
 
-def test_a_shard_from_another_write_is_refused() -> None:
+def test_a_shard_that_is_not_what_the_head_names_is_refused() -> None:
     old = encode(inventory(200), name="inv", max_shard_bytes=4096)
-    new = encode(inventory(201), name="inv", max_shard_bytes=4096)
-    with pytest.raises(ValueError, match="serial"):
-        decode(new[0].data, [old[1].data, *[s.data for s in new[2:]]])
+    shifted = Inventory(entries=tuple(map(entry, range(1, 201))))
+    new = encode(shifted, name="inv", max_shard_bytes=4096)
+    assert old[1].name != new[1].name
+    with pytest.raises(ValueError, match="head names"):
+        decode(new[0], [old[1], *new[2:]])
+    tampered = Shard(new[1].name, {**new[1].data, "entries": old[1].data["entries"]})
+    with pytest.raises(ValueError, match="does not hold what its name says"):
+        decode(new[0], [tampered, *new[2:]])
 
 
 @pytest.mark.parametrize(
     ("head", "problem"),
     [
         ({"format": "2"}, "format"),
-        ({"format": FORMAT, "serial": "s", "shards": "not json"}, "shards"),
-        ({"format": FORMAT, "serial": "s", "shards": '["a"]'}, "shard"),
-        ({"format": FORMAT, "serial": "s", "entries": "{}\n"}, "line 1"),
-        ({"format": FORMAT, "serial": "s", "entries": "[1]\n"}, "line 1"),
+        ({"format": FORMAT, "shards": "not json"}, "shards"),
+        ({"format": FORMAT, "shards": '["a"]'}, "head names"),
+        ({"format": FORMAT, "entries": "{}\n"}, "line 1"),
+        ({"format": FORMAT, "entries": "[1]\n"}, "line 1"),
     ],
 )
 def test_damaged_data_is_refused(head: dict[str, str], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        decode(head)
+        decode(Shard("inv", head))
