@@ -127,6 +127,7 @@ class Pipeline:
         self.health_interval = health_interval
         self.author = Identity(name=settings.git.author_name, email=settings.git.author_email)
         self.field_manager = f"orchestrator-{self.env}"
+        self._loaded: tuple[tuple[str, str], list[Manifest]] | None = None
         self.inventory = InventoryStore.for_environment(
             kube, namespace=settings.cluster.namespace, environment=self.env
         )
@@ -257,16 +258,7 @@ class Pipeline:
             self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
         delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
         report.delivery = delivery.feature
-        manifests = self._stage(
-            Stage.BUILD,
-            lambda: manifests_at(
-                self.repo,
-                revision,
-                environment=self.env,
-                policy=policy,
-                params=self.settings.agent.params,
-            ),
-        )
+        manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
         self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy))
         self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
         failpoints.reach("after-apply")
@@ -280,6 +272,20 @@ class Pipeline:
             )
             failpoints.reach("after-verification")
         return policy, delivery
+
+    def _manifests(self, revision: str, policy: EnvironmentPolicy) -> list[Manifest]:
+        """The revision's objects; loaded once per revision (drift re-runs reuse them)."""
+        if self._loaded is not None and self._loaded[0] == (revision, policy.path):
+            return self._loaded[1]
+        manifests = manifests_at(
+            self.repo,
+            revision,
+            environment=self.env,
+            policy=policy,
+            params=self.settings.agent.params,
+        )
+        self._loaded = ((revision, policy.path), manifests)
+        return manifests
 
     def _apply(
         self,
