@@ -72,6 +72,12 @@ class GitSettings(_Group):
         default=None, description="SSH private key that signs promotion commits (optional)."
     )
 
+    def token_value(self) -> str | None:
+        return _secret(self.token, self.token_file)
+
+    def passphrase_value(self) -> str | None:
+        return _secret(None, self.ssh_key_passphrase_file)
+
 
 class ClusterSettings(_Group):
     """The cluster this agent delivers to."""
@@ -210,13 +216,13 @@ class Settings(BaseSettings):
     # -- secrets, resolved at use --------------------------------------------------
 
     def git_token(self) -> str | None:
-        return _secret(self.git.token, self.git.token_file)
+        return self.git.token_value()
 
     def webhook_secret(self) -> str | None:
         return _secret(self.server.webhook_secret, self.server.webhook_secret_file)
 
     def ssh_passphrase(self) -> str | None:
-        return _secret(None, self.git.ssh_key_passphrase_file)
+        return self.git.passphrase_value()
 
     def lease_name(self) -> str:
         return self.leader.lease_name or f"orchestrator-{self.agent.environment}"

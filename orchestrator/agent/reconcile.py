@@ -84,7 +84,6 @@ class Outcome:
     changes: ChangeSet = field(default_factory=ChangeSet)
     health: DeliveryHealth | None = None
     promotions: list[tuple[str, str]] = field(default_factory=list)  # (target, result)
-    retry_at: datetime | None = None
     policy: EnvironmentPolicy | None = None
 
 
@@ -427,7 +426,6 @@ class Pipeline:
             return
         if not verdict.open:
             outcome.phase = Phase.WAITING
-            outcome.retry_at = verdict.retry_at
             outcome.promotions = [(target, "gated") for target in pending]
             report.gate = verdict.reason
             if not any(

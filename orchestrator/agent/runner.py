@@ -39,7 +39,7 @@ from orchestrator.gitbus.signing import Signer, SshSigner
 from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
-from orchestrator.settings import Settings
+from orchestrator.settings import GitSettings, Settings
 
 log = logging.getLogger("orchestrator.agent")
 
@@ -49,11 +49,10 @@ FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
 
 
-def git_auth(settings: Settings) -> Auth:
-    """Credentials for the remote, from settings (secrets from files)."""
-    git = settings.git
+def git_auth(git: GitSettings) -> Auth:
+    """Credentials for the remote, from the git settings (secrets read from their files)."""
     if git.ssh_key_file is not None:
-        passphrase = settings.ssh_passphrase()
+        passphrase = git.passphrase_value()
         return SshAuth(
             username=git.username,
             private_key_path=git.ssh_key_file,
@@ -61,7 +60,7 @@ def git_auth(settings: Settings) -> Auth:
             known_hosts=git.known_hosts_file,
             check_host_key=not git.insecure_skip_host_key_check,
         )
-    token = settings.git_token()
+    token = git.token_value()
     if token:
         return HttpsAuth(username=git.username, token=Secret(token))
     return None
@@ -76,7 +75,7 @@ def cache_path(settings: Settings) -> Path:
 def open_repo(settings: Settings) -> CacheRepo:
     path = cache_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return CacheRepo.open(path, remote_url=settings.git.url, auth=git_auth(settings))
+    return CacheRepo.open(path, remote_url=settings.git.url, auth=git_auth(settings.git))
 
 
 def open_cluster(settings: Settings) -> KubeClient:
@@ -309,7 +308,7 @@ def run_agent(settings: Settings) -> int:
         page_repo = CacheRepo.open(
             cache_path(settings).with_name(cache_path(settings).name + "-page"),
             remote_url=settings.git.url,
-            auth=git_auth(settings),
+            auth=git_auth(settings.git),
         )
         register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
     try:

@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
-from orchestrator.gitbus.auth import Auth, HttpsAuth, Secret, SshAuth
+from orchestrator.agent.runner import git_auth
+from orchestrator.errors import SettingsError
+from orchestrator.gitbus.auth import Auth
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.settings import GitSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 _AUTHOR = re.compile(r"^(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>$")
@@ -24,20 +28,26 @@ def cache_dir() -> Path:
     return Path(base) / "orchestrator" / "repos"
 
 
-def cli_auth() -> Auth:
-    """Credentials for commands run by people: an SSH key or a token from the environment."""
-    key = os.environ.get("ORCHESTRATOR_GIT__SSH_KEY_FILE")
-    if key:
-        return SshAuth(
-            username=os.environ.get("ORCHESTRATOR_GIT__USERNAME", "git"),
-            private_key_path=Path(key),
-        )
-    token = os.environ.get("ORCHESTRATOR_GIT__TOKEN")
-    if token:
-        return HttpsAuth(
-            username=os.environ.get("ORCHESTRATOR_GIT__USERNAME", "git"), token=Secret(token)
-        )
-    return None
+def cli_auth(url: str) -> Auth:
+    """Credentials for commands run by people: the agent's git settings, from the environment.
+
+    `ORCHESTRATOR_GIT__SSH_KEY_FILE`, `__KNOWN_HOSTS_FILE`, `__TOKEN`, `__TOKEN_FILE`, ...
+    mean here what they mean for an agent.
+    """
+    prefix = "ORCHESTRATOR_GIT__"
+    given = {
+        name: os.environ[prefix + name.upper()]
+        for name in GitSettings.model_fields
+        if name != "url" and prefix + name.upper() in os.environ
+    }
+    try:
+        git = GitSettings.model_validate({"url": url, **given})
+    except ValidationError as exc:
+        problems = [
+            f"{prefix}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        ]
+        raise SettingsError(problems) from None
+    return git_auth(git)
 
 
 def open_remote(remote: str) -> CacheRepo:
@@ -45,7 +55,7 @@ def open_remote(remote: str) -> CacheRepo:
     url = str(Path(remote).resolve()) if Path(remote).exists() else remote
     path = cache_dir() / hashlib.sha256(url.encode()).hexdigest()[:16]
     path.parent.mkdir(parents=True, exist_ok=True)
-    return CacheRepo.open(path, remote_url=url, auth=cli_auth())
+    return CacheRepo.open(path, remote_url=url, auth=cli_auth(url))
 
 
 def author_identity(text: str) -> Identity:
