@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from orchestrator.gitbus.auth import Auth
 from orchestrator.gitbus.repo import CacheRepo
+from tests.prerequisites import unavailable
 
 GIT_DAEMON = "/usr/lib/git-core/git-daemon"
 SSHD = "/usr/sbin/sshd"
@@ -32,10 +31,8 @@ def need_binary(path_or_name: str) -> str:
     found = path_or_name if os.path.isabs(path_or_name) else shutil.which(path_or_name)
     if found and os.access(found, os.X_OK):
         return found
-    message = f"{path_or_name} is not installed (see .ci/apt-packages)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(f"{path_or_name} is not installed (see .ci/apt-packages)")
+    raise AssertionError("unreachable")
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -15,6 +14,7 @@ from orchestrator.health.status import (
     worst,
 )
 from orchestrator.objectref import ObjectRef
+from tests.prerequisites import require_command
 
 H, P, U, D, F = (
     HealthStatus.HEALTHY,
@@ -109,8 +109,8 @@ def test_summary_without_message() -> None:
     assert health.summary == "Unknown: Deployment/app/web: no message"
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 def test_summary_survives_git_interpret_trailers() -> None:
+    require_command("git")
     health = DeliveryHealth.of(
         [_obj("web", F, 'ReplicaSet "web-85f6b7d9c" has timed out progressing.\nSee events.')]
     )
