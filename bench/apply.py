@@ -29,6 +29,14 @@ Engine and kubectl take turns, `--repeats` rounds per size (2 by default),
 and each figure is the best of its samples: on a machine shared with other
 work the smallest time is the one least disturbed. Every sample is printed.
 
+For the best cold run of each, the script also prints where the time went:
+the engine's steps (from the ChangeSet's durations) and the CPU seconds each
+process used during the run (kube-apiserver, etcd, the controller manager,
+the client), with the number of cores they kept busy on average. On a
+machine where the cluster already fills the cores during kubectl's run, no
+client can be much faster than kubectl; this section shows whether that is
+the case.
+
 The last line is `cold_ratio=<x> noop_ratio=<y>` for 2,000 objects: engine
 time / kubectl time. Targets: cold at most 0.5, no-op at most 0.1.
 
@@ -39,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import resource
 import shutil
 import statistics
@@ -56,7 +65,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from e2e.controlplane import Cluster, ControlPlane, ensure_binaries
-from orchestrator.kube import ApplyOptions, InventoryStore, deliver
+from orchestrator.kube import ApplyOptions, ChangeSet, InventoryStore, deliver
 from orchestrator.kube.client import KubeClient
 from orchestrator.manifests import Manifest, load_manifests
 
@@ -160,6 +169,10 @@ class Row:
     kubectl_noop: list[float] = field(default_factory=list)
     engine_cpu_cold: list[float] = field(default_factory=list)
     engine_cpu_noop: list[float] = field(default_factory=list)
+    # per cold sample: the engine's step durations, and CPU seconds per process
+    engine_steps: list[dict[str, float]] = field(default_factory=list)
+    engine_cold_cpu: list[dict[str, float]] = field(default_factory=list)
+    kubectl_cold_cpu: list[dict[str, float]] = field(default_factory=list)
 
     def best(self, samples: list[float]) -> float:
         return min(samples)
@@ -184,6 +197,33 @@ def timed(work: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - start, cpu_seconds() - cpu, result
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(cluster: Cluster) -> dict[str, float]:
+    """CPU seconds (user+sys) used so far by each cluster process, this script, kubectl."""
+    used: dict[str, float] = {}
+    for name, process in cluster.processes.items():
+        try:
+            with open(f"/proc/{process.popen.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[name] = (int(fields[11]) + int(fields[12])) / _TICK
+    used["client: engine"] = cpu_seconds()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["client: kubectl"] = children.ru_utime + children.ru_stime
+    return used
+
+
+def cpu_during(cluster: Cluster, work: Callable[[], Any]) -> tuple[float, dict[str, float], Any]:
+    """Wall time of `work` and the CPU seconds each process used meanwhile."""
+    before = process_cpu(cluster)
+    took, _, result = timed(work)
+    after = process_cpu(cluster)
+    return took, {k: after[k] - before.get(k, 0.0) for k in after}, result
+
+
 def engine_run(
     client: KubeClient,
     manifests: list[Manifest],
@@ -191,19 +231,18 @@ def engine_run(
     environment: str,
     revision: str,
     concurrency: int,
-) -> str:
+) -> ChangeSet:
     """One reconcile as the agent runs it."""
     store = InventoryStore.for_environment(
         client, namespace=AGENT_NAMESPACE, environment=environment
     )
-    changes = deliver(
+    return deliver(
         client,
         manifests,
         store=store,
         revision=revision,
         apply=ApplyOptions.for_environment(environment, concurrency=concurrency),
     )
-    return changes.summary()
 
 
 def kubectl_run(kubectl: Path, cluster: Cluster, directory: Path, cache: Path) -> None:
@@ -299,7 +338,7 @@ def one_round(row: Row, bench: Bench, *, rep: int) -> None:
     # inside the cold run's time, and kept for the next ones.
     clients: list[KubeClient] = []
 
-    def engine(revision: str) -> str:
+    def engine(revision: str) -> ChangeSet:
         if not clients:
             clients.append(KubeClient.from_kubeconfig(bench.cluster.kubeconfig))
         return engine_run(
@@ -310,15 +349,17 @@ def one_round(row: Row, bench: Bench, *, rep: int) -> None:
             concurrency=bench.concurrency,
         )
 
-    took, cpu, summary = timed(lambda: engine("cold"))
+    took, used, changes = cpu_during(bench.cluster, lambda: engine("cold"))
     row.engine_cold.append(took)
-    row.engine_cpu_cold.append(cpu)
-    log(f"{tag}: engine cold {took:.2f}s ({summary})")
+    row.engine_cpu_cold.append(used["client: engine"])
+    row.engine_cold_cpu.append(used)
+    row.engine_steps.append({str(k): v for k, v in changes.durations.items()})
+    log(f"{tag}: engine cold {took:.2f}s ({changes.summary()}; {changes.timings()})")
     settle(admin, namespaces_of(engine_objs))
     noops = [timed(functools.partial(engine, f"noop-{n}")) for n in range(3)]
     row.engine_noop.append(statistics.median(t for t, _, _ in noops))
     row.engine_cpu_noop.append(statistics.median(c for _, c, _ in noops))
-    log(f"{tag}: engine no-op {row.engine_noop[-1]:.2f}s ({noops[-1][2]})")
+    log(f"{tag}: engine no-op {row.engine_noop[-1]:.2f}s ({noops[-1][2].summary()})")
     clients[0].close()
     delete_namespaces(admin, namespaces_of(engine_objs))
 
@@ -327,8 +368,9 @@ def one_round(row: Row, bench: Bench, *, rep: int) -> None:
     def kubectl() -> None:
         kubectl_run(bench.kubectl, bench.cluster, kubectl_dir, cache)
 
-    took, _, _ = timed(kubectl)
+    took, used, _ = cpu_during(bench.cluster, kubectl)
     row.kubectl_cold.append(took)
+    row.kubectl_cold_cpu.append(used)
     log(f"{tag}: kubectl cold {took:.2f}s")
     settle(admin, namespaces_of(kubectl_objs))
     took, _, _ = timed(kubectl)
@@ -364,6 +406,27 @@ def report(rows: list[Row]) -> None:
     print("engine CPU in this process (user+sys), cold / no-op:")
     for r in rows:
         print(f"  {r.size:>5}: {min(r.engine_cpu_cold):.2f}s / {min(r.engine_cpu_noop):.2f}s")
+    print("where the best cold runs went (CPU seconds per process during the run):")
+    for r in rows:
+        for label, samples, cpus in (
+            ("engine ", r.engine_cold, r.engine_cold_cpu),
+            ("kubectl", r.kubectl_cold, r.kubectl_cold_cpu),
+        ):
+            best = samples.index(min(samples))
+            used = {k: v for k, v in cpus[best].items() if v >= 0.05}
+            if label == "kubectl":
+                used.pop("client: engine", None)
+            else:
+                used.pop("client: kubectl", None)
+            busy = sum(used.values()) / samples[best]
+            parts = "  ".join(f"{k} {v:.1f}" for k, v in used.items())
+            print(
+                f"  {r.size:>5} {label} {samples[best]:6.2f}s  {parts}  "
+                f"= {busy:.2f} of {os.cpu_count()} cores busy"
+            )
+        best = r.engine_cold.index(min(r.engine_cold))
+        steps = ", ".join(f"{k} {v:.2f}s" for k, v in r.engine_steps[best].items())
+        print(f"  {r.size:>5} engine steps: {steps}")
     print("ratios with load_manifests added to the engine's times:")
     for r in rows:
         cold = (min(r.engine_cold) + r.load) / min(r.kubectl_cold)

@@ -28,6 +28,9 @@ APPLY_ACTIONS: Final[tuple[ApplyAction, ...]] = get_args(ApplyAction)
 # Reconciles range from a no-op (sub-second) to a health wait of many minutes.
 RECONCILE_BUCKETS: Final = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 GIT_FETCH_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# One step of a delivery: from a few milliseconds (a no-op inventory read) to
+# minutes (applying thousands of objects, waiting for a CRD).
+DELIVERY_STEP_BUCKETS: Final = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 RECONCILE_SUCCESS: Final = "success"
 
@@ -62,6 +65,14 @@ class Metrics:
             "orchestrator_promotions_total",
             "Promotion attempts, by target environment and result.",
             [*env, "target", "result"],
+            registry=self.registry,
+        )
+        self._delivery_step_duration = Histogram(
+            "orchestrator_delivery_step_duration_seconds",
+            "Duration of one step of applying a delivery to the cluster "
+            "(discovery, live, dry-run, crds, apply, prune, inventory).",
+            [*env, "step"],
+            buckets=DELIVERY_STEP_BUCKETS,
             registry=self.registry,
         )
         self._git_fetch_duration = Histogram(
@@ -122,6 +133,13 @@ class Metrics:
         """A whole change set at once, e.g. {"created": 2, "unchanged": 40}."""
         for action, count in counts.items():
             self.count_applied(action, count)
+
+    def observe_delivery_steps(self, durations: Mapping[str, float]) -> None:
+        """The steps one delivery ran, e.g. {"dry-run": 3.8, "apply": 13.3}."""
+        for step, seconds in durations.items():
+            self._delivery_step_duration.labels(self.environment, str(step)).observe(
+                max(0.0, seconds)
+            )
 
     def set_health(self, status: HealthStatus | None) -> None:
         """One-hot: the current status is 1, all others 0 (None: all 0, not yet known)."""

@@ -305,7 +305,7 @@ class Pipeline:
         outcome.changes = applied
         report.changes = {str(k): v for k, v in applied.counts().items() if v}
         report.objects = [{"object": str(e.ref), "action": str(e.action)} for e in applied]
-        log.info("%s: %s", revision[:12], applied.summary())
+        log.info("%s: %s (%s)", revision[:12], applied.summary(), applied.timings())
 
     def _apply_and_prune(
         self, revision: str, manifests: Sequence[Manifest], *, policy: EnvironmentPolicy

@@ -157,6 +157,9 @@ class DeliverWork:
                 if count
             }
         )
+        self.metrics.observe_delivery_steps(
+            {str(step): s for step, s in outcome.changes.durations.items()}
+        )
         if outcome.health is not None:
             self.metrics.set_health(outcome.health.status)
         for target, promotion in outcome.promotions:

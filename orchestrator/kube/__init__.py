@@ -13,7 +13,7 @@ The steps are usable one by one (`apply_delivery`, `prune`, `InventoryStore`,
 """
 
 from orchestrator.kube.apply import ApplyOptions, apply_delivery
-from orchestrator.kube.changeset import Action, ChangeSet, ChangeSetEntry
+from orchestrator.kube.changeset import Action, ChangeSet, ChangeSetEntry, Step
 from orchestrator.kube.delivery import deliver
 from orchestrator.kube.diff import ObjectDiff, diff_delivery, render_json, render_text
 from orchestrator.kube.inventory import Inventory, InventoryEntry, InventoryStore
@@ -30,6 +30,7 @@ __all__ = [
     "InventoryStore",
     "ObjectDiff",
     "PruneOptions",
+    "Step",
     "apply_delivery",
     "deliver",
     "diff_delivery",

@@ -44,7 +44,7 @@ from orchestrator.errors import (
     KubeError,
     UnknownKind,
 )
-from orchestrator.kube.changeset import Action, ChangeSet, ChangeSetEntry
+from orchestrator.kube.changeset import Action, ChangeSet, ChangeSetEntry, Step
 from orchestrator.kube.client import KubeClient, ResourceType
 from orchestrator.kube.inventory import Inventory, InventoryEntry
 from orchestrator.kube.live import LiveObject, live_object, snapshot
@@ -205,7 +205,8 @@ class _Run:
 
     def run(self, manifests: list[Manifest]) -> None:
         defined = _defined_kinds(manifests)
-        pending = self._resolve(manifests, defined=defined)
+        with self.changes.timing(Step.DISCOVERY):
+            pending = self._resolve(manifests, defined=defined)
         ordered = stages(manifests, namespaced=self._scope(manifests))
         resolved = [m for m in manifests if m.ref in self.types]
         self.live = self._snapshot(resolved)
@@ -280,12 +281,13 @@ class _Run:
         for manifest in manifests:
             rtype = self.types[manifest.ref]
             scopes.append((rtype, manifest.ref.namespace if rtype.namespaced else ""))
-        return snapshot(
-            self.client,
-            scopes,
-            wanted={m.ref for m in manifests},
-            concurrency=self.options.concurrency,
-        )
+        with self.changes.timing(Step.LIVE):
+            return snapshot(
+                self.client,
+                scopes,
+                wanted={m.ref for m in manifests},
+                concurrency=self.options.concurrency,
+            )
 
     # -- the no-op fast path ----------------------------------------------------
 
@@ -330,8 +332,10 @@ class _Run:
                 rejections.append((manifest, problem))
             else:
                 checked.append(manifest)
-        results = self._parallel(self._dry_run_one, checked)
-        rejections.extend((m, err) for m, err in zip(checked, results, strict=True) if err)
+        if checked:
+            with self.changes.timing(Step.DRY_RUN):
+                results = self._parallel(self._dry_run_one, checked)
+            rejections.extend((m, err) for m, err in zip(checked, results, strict=True) if err)
         if rejections:
             raise _rejected(rejections)
 
@@ -383,15 +387,17 @@ class _Run:
             needed = {(m.ref.group, m.ref.kind) for m in pending}
             touched += [m for m in crds if _crd_kind(m) in needed and m not in touched]
         if touched:
-            wait_established(
-                self.client,
-                [m.ref.name for m in touched],
-                timeout=self.options.crd_timeout,
-                interval=self.options.poll_interval,
-            )
+            with self.changes.timing(Step.CRDS):
+                wait_established(
+                    self.client,
+                    [m.ref.name for m in touched],
+                    timeout=self.options.crd_timeout,
+                    interval=self.options.poll_interval,
+                )
             self.client.forget_kinds()
         if pending:
-            self._resolve_late(pending)
+            with self.changes.timing(Step.CRDS):
+                self._resolve_late(pending)
             self.live.update(self._snapshot(pending))
             todo.update(m.ref for m in pending)
         if waiting:
@@ -431,7 +437,8 @@ class _Run:
         failures: list[KubeError] = []
         for _, wave in groupby(sorted(manifests, key=wave_of), key=wave_of):
             batch = _interleaved(list(wave))
-            results = self._parallel(self._apply_one, batch)
+            with self.changes.timing(Step.APPLY):
+                results = self._parallel(self._apply_one, batch)
             for result in results:
                 if isinstance(result, KubeError):
                     failures.append(result)

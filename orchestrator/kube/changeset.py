@@ -4,11 +4,18 @@ Apply adds created / configured / unchanged entries, prune adds deleted /
 skipped ones. An entry may carry the inventory record it leaves behind (what
 was applied, and what the cluster said afterwards); the next inventory is the
 records of all entries (`Inventory.of_changeset`).
+
+A change set also keeps how long each step of the delivery took
+(`durations`), so that an operator can see where a slow reconcile spends its
+time (API discovery, the live listing, the dry run, the apply, pruning, the
+inventory) without a profiler.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 from typing import Any
@@ -28,6 +35,18 @@ class Action(StrEnum):
 
 
 _ORDER = tuple(Action)
+
+
+class Step(StrEnum):
+    """The steps of a delivery whose durations a ChangeSet keeps, in the order they run."""
+
+    DISCOVERY = "discovery"
+    LIVE = "live"
+    DRY_RUN = "dry-run"
+    CRDS = "crds"
+    APPLY = "apply"
+    PRUNE = "prune"
+    INVENTORY = "inventory"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +86,7 @@ class ChangeSet:
 
     def __init__(self, entries: Iterable[ChangeSetEntry] = ()) -> None:
         self._entries: dict[ObjectRef, ChangeSetEntry] = {}
+        self._durations: dict[Step, float] = {}
         self.extend(entries)
 
     def add(self, entry: ChangeSetEntry) -> None:
@@ -107,6 +127,27 @@ class ChangeSet:
             for e in self._entries.values()
         )
 
+    @contextmanager
+    def timing(self, step: Step) -> Iterator[None]:
+        """Add the time spent in the block to `step` (a step may run more than once)."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.add_duration(step, time.monotonic() - started)
+
+    def add_duration(self, step: Step, seconds: float) -> None:
+        self._durations[step] = self._durations.get(step, 0.0) + max(0.0, seconds)
+
+    @property
+    def durations(self) -> dict[Step, float]:
+        """Seconds per step that ran, in the order steps run (a step that did not run is absent)."""
+        return {step: self._durations[step] for step in Step if step in self._durations}
+
+    def timings(self) -> str:
+        """One line for a log: `dry-run 3.8s, apply 13.3s, inventory 0.1s`."""
+        return ", ".join(f"{step} {seconds:.1f}s" for step, seconds in self.durations.items())
+
     def summary(self) -> str:
         """One line for a log or a note: `2 created, 1 configured, 40 unchanged`."""
         parts = [f"{n} {action}" for action, n in self.counts().items() if n]
@@ -120,6 +161,7 @@ class ChangeSet:
         return {
             "summary": {str(action): n for action, n in self.counts().items()},
             "objects": [e.to_dict() for e in self._entries.values()],
+            "durations": {str(step): round(s, 3) for step, s in self.durations.items()},
         }
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from orchestrator.errors import KubeError
 from orchestrator.kube.apply import ApplyOptions, apply_delivery
-from orchestrator.kube.changeset import ChangeSet
+from orchestrator.kube.changeset import ChangeSet, Step
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.inventory import Inventory, InventoryStore
 from orchestrator.kube.prune import PruneOptions, prune
@@ -35,19 +35,26 @@ def deliver(
 ) -> ChangeSet:
     """Apply `manifests` (the delivery at commit `revision`), prune, record what is applied."""
     options = prune_options if prune_options is not None else PruneOptions()
-    previous = store.read()
     changes = ChangeSet()
+    with changes.timing(Step.INVENTORY):
+        previous = store.read()
     try:
         apply_delivery(client, manifests, options=apply, inventory=previous, into=changes)
     except KubeError:
         if changes.changed:
-            store.write(previous.updated(changes))
+            with changes.timing(Step.INVENTORY):
+                store.write(previous.updated(changes))
         raise
     stale = previous.stale(m.ref for m in manifests)
     try:
-        prune(client, stale, options=options, into=changes)
+        if stale:
+            with changes.timing(Step.PRUNE):
+                prune(client, stale, options=options, into=changes)
     finally:
-        store.write(
-            Inventory.of_changeset(changes, revision=revision, field_manager=apply.field_manager)
-        )
+        with changes.timing(Step.INVENTORY):
+            store.write(
+                Inventory.of_changeset(
+                    changes, revision=revision, field_manager=apply.field_manager
+                )
+            )
     return changes

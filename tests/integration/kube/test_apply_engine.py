@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import DryRunFailed, FieldConflict, UnknownKind
-from orchestrator.kube import Action, ChangeSet
+from orchestrator.kube import Action, ChangeSet, Step
 from orchestrator.kube.client import KubeClient
 from orchestrator.objectref import ObjectRef
 
@@ -52,6 +52,13 @@ def test_create_applies_every_object_and_records_it(env: Env) -> None:
         f"Deployment/{ns}/shop": "created",
     }
     assert changes.summary() == "3 created"
+    assert list(changes.durations) == [
+        Step.DISCOVERY,
+        Step.LIVE,
+        Step.DRY_RUN,
+        Step.APPLY,
+        Step.INVENTORY,
+    ]
     config = env.get("ConfigMap", "app-config")
     assert config is not None
     assert config["data"] == {"greeting": "hello", "colour": "blue"}
@@ -102,6 +109,8 @@ def test_unchanged_delivery_costs_no_write_and_no_request_per_object(
 
     assert {str(e.action) for e in changes} == {"unchanged"}
     assert counter.calls == []  # no dry run, no apply: the inventory and one list proved it
+    assert Step.DRY_RUN not in changes.durations
+    assert Step.APPLY not in changes.durations
     assert rv(env.get("ConfigMap", "app-config")) == config_rv
     assert rv(env.get("Service", "shop")) == service_rv
     after = env.get("Deployment", "shop", api_version="apps/v1")

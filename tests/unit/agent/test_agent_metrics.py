@@ -34,6 +34,7 @@ def test_every_metric_appears_with_its_labels_after_observations() -> None:
     metrics.observe_git_fetch(0.3)
     metrics.set_leader(True)
     metrics.count_drift(3)
+    metrics.observe_delivery_steps({"dry-run": 3.5, "apply": 12.0})
 
     assert value(metrics, "orchestrator_reconcile_duration_seconds_count", result="success") == 1
     assert value(metrics, "orchestrator_reconcile_duration_seconds_sum", result="ApplyFailed") == (
@@ -52,6 +53,14 @@ def test_every_metric_appears_with_its_labels_after_observations() -> None:
     assert value(metrics, "orchestrator_last_successful_reconcile_timestamp_seconds") > 1.7e9
     assert value(metrics, "orchestrator_leader") == 1
     assert value(metrics, "orchestrator_drift_detected_total") == 3
+    step = "orchestrator_delivery_step_duration_seconds"
+    assert value(metrics, f"{step}_sum", step="dry-run") == pytest.approx(3.5)
+    assert value(metrics, f"{step}_bucket", step="apply", le="10.0") == 0
+    assert value(metrics, f"{step}_bucket", step="apply", le="30.0") == 1
+    observed = {
+        dict(labels)["step"] for name, labels in samples(metrics) if name == f"{step}_count"
+    }
+    assert observed == {"dry-run", "apply"}  # a step that did not run has no series
 
 
 def test_health_is_one_hot() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator.kube import Action, ChangeSet, ChangeSetEntry, Inventory, InventoryEntry
+import pytest
+
+from orchestrator.kube import Action, ChangeSet, ChangeSetEntry, Inventory, InventoryEntry, Step
 from orchestrator.objectref import ObjectRef
 
 
@@ -50,6 +52,7 @@ def test_a_later_entry_for_the_same_object_replaces_the_earlier() -> None:
 
 def test_to_dict_is_plain_data() -> None:
     changes = ChangeSet([ChangeSetEntry(ref("a"), Action.CREATED)])
+    changes.add_duration(Step.APPLY, 1.23456)
     assert changes.to_dict() == {
         "summary": {
             "created": 1,
@@ -69,7 +72,31 @@ def test_to_dict_is_plain_data() -> None:
                 "message": "",
             }
         ],
+        "durations": {"apply": 1.235},
     }
+
+
+def test_durations_add_up_per_step_and_keep_the_order_steps_run_in() -> None:
+    changes = ChangeSet()
+    changes.add_duration(Step.INVENTORY, 0.25)
+    changes.add_duration(Step.APPLY, 2.0)
+    changes.add_duration(Step.DRY_RUN, 1.0)
+    changes.add_duration(Step.DRY_RUN, 0.5)  # the dry run of objects in new namespaces
+    changes.add_duration(Step.INVENTORY, 0.25)
+
+    assert list(changes.durations) == [Step.DRY_RUN, Step.APPLY, Step.INVENTORY]
+    assert changes.durations == {Step.DRY_RUN: 1.5, Step.APPLY: 2.0, Step.INVENTORY: 0.5}
+    assert changes.timings() == "dry-run 1.5s, apply 2.0s, inventory 0.5s"
+    assert ChangeSet().timings() == ""
+
+
+def test_timing_counts_a_block_that_raised() -> None:
+    changes = ChangeSet()
+    with pytest.raises(RuntimeError), changes.timing(Step.PRUNE):
+        raise RuntimeError("delete refused")
+    assert Step.PRUNE in changes.durations
+    assert changes.durations[Step.PRUNE] >= 0.0
+    assert Step.APPLY not in changes.durations
 
 
 def test_inventory_of_a_changeset_keeps_only_entries_with_records() -> None:
