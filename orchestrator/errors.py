@@ -17,6 +17,7 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── UnsafePath               symlink or path leaving the configured directory
     │   ├── MergeConflict            a merge (approve) would need a person
     │   ├── PushRejected             compare-and-swap lost (someone else moved the ref)
+    │   │   ├── PushRefused          declined for good (a hook, branch protection): not retried
     │   │   └── PushRetriesExhausted
     │   └── SignatureError
     │       ├── UnsignedCommit
@@ -133,6 +134,10 @@ class MergeConflict(GitError):
 
 class PushRejected(GitError):
     """The remote refused a push: the ref moved since we read it."""
+
+
+class PushRefused(PushRejected):
+    """The remote refused a push for a reason a retry cannot change (a hook, branch protection)."""
 
 
 class PushRetriesExhausted(PushRejected):

@@ -36,6 +36,7 @@ from orchestrator.errors import (
     GitError,
     MergeConflict,
     OrchestratorError,
+    PushRefused,
     PushRejected,
     PushRetriesExhausted,
     RemoteUnreachable,
@@ -296,6 +297,28 @@ _UNREACHABLE_MARKERS = (
     "failed to receive",
 )
 _REJECT_MARKERS = ("non-fastforward", "not present locally", "failed to lock", "locked")
+# What a server says when it will not take the update whatever the old value is:
+# receive-pack's "pre-receive hook declined" / "hook declined", "deny updating a
+# hidden ref", "refusing to update checked out branch", and the wording of hosted
+# servers' branch protection ("protected branch", "permission denied", "not allowed").
+# Anything else (stale info, fetch first, failed to update or lock the ref) is
+# taken for a lost compare-and-swap and retried.
+_REFUSED_MARKERS = (
+    "declined",
+    "deny",
+    "denied",
+    "refusing",
+    "protected",
+    "not allowed",
+    "forbidden",
+)
+
+
+def _refused_for_good(message: str) -> bool:
+    low = message.lower()
+    return any(marker in low for marker in _REFUSED_MARKERS)
+
+
 _CORRUPT_MARKERS = (
     "corrupt",
     "object not found",
@@ -727,6 +750,8 @@ class CacheRepo:
             self._anonymous_remote().push([f"{new}:{ref}"], callbacks=callbacks)
         if callbacks.rejections:
             detail = "; ".join(f"{r}: {m}" for r, m in sorted(callbacks.rejections.items()))
+            if any(_refused_for_good(m) for m in callbacks.rejections.values()):
+                raise PushRefused(f"remote refused {detail}", remote=self.remote)
             raise PushRejected(f"remote refused {detail}", remote=self.remote)
 
     def _push_local(self, *, ref: str, expected: str | None, new: str) -> None:
@@ -769,7 +794,8 @@ class CacheRepo:
         do". A commit whose tree equals the tip's tree is not pushed either,
         so a replayed promotion is a no-op. Losing the race sleeps a jittered,
         growing delay and rebuilds on the new tip, at most `retry.attempts`
-        times, then raises PushRetriesExhausted.
+        times, then raises PushRetriesExhausted. A refusal retrying cannot
+        change (PushRefused: a server hook, branch protection) is raised at once.
         """
         policy = retry or RetryPolicy()
         last: PushRejected | None = None
@@ -784,6 +810,8 @@ class CacheRepo:
                 return PushResult(ref=ref, commit=tip, pushed=False, attempts=attempts)
             try:
                 self.push(ref=ref, expected=tip, new=new)
+            except PushRefused:
+                raise  # a hook or a protection rule: the next attempt would meet it too
             except PushRejected as exc:
                 last = exc
                 continue

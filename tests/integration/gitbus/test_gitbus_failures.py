@@ -12,6 +12,7 @@ import pytest
 from orchestrator.errors import (
     AuthenticationFailed,
     GitError,
+    PushRefused,
     PushRejected,
     RemoteUnreachable,
     RepositoryCorrupt,
@@ -21,6 +22,7 @@ from orchestrator.gitbus import protocol
 from orchestrator.gitbus.auth import HttpsAuth, Secret, SshAuth
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.retry import RetryPolicy
 from tests.integration.gitbus.gitbus_servers import (
     HttpServer,
     Remote,
@@ -206,7 +208,7 @@ def test_https_token(make_remote: RemoteFactory, http_server: HttpServer) -> Non
 
 
 @pytest.mark.parametrize("kind", ["git", "ssh", "http"])
-def test_server_side_refusal_is_push_rejected(make_remote: RemoteFactory, kind: str) -> None:
+def test_server_side_refusal_is_refused_for_good_and_not_retried(make_remote: RemoteFactory, kind: str) -> None:
     remote = make_remote(kind)
     base = seed(remote)
     hook = remote.path / "hooks" / "pre-receive"
@@ -215,9 +217,23 @@ def test_server_side_refusal_is_push_rejected(make_remote: RemoteFactory, kind: 
     cache = remote.cache()
     cache.poll([DEV])
     new = cache.create_commit(parent=base, subject="x", author=AGENT, changes={"b": b"b"})
-    with pytest.raises(PushRejected, match="hook declined"):
+    with pytest.raises(PushRefused, match="hook declined"):
         cache.push(ref=DEV, expected=base, new=new)
     assert cache.local_tip(DEV) == base
+
+    # Retrying cannot get past a hook: the first refusal is the answer, without backoff.
+    attempts: list[str | None] = []
+
+    def rebuild(tip: str | None) -> str:
+        attempts.append(tip)
+        return new
+
+    with pytest.raises(PushRefused, match="hook declined"):
+        cache.push_with_retry(
+            ref=DEV, rebuild=rebuild, retry=RetryPolicy(attempts=5, base_delay=0.5)
+        )
+    assert attempts == [base]
+    assert git("rev-parse", DEV, cwd=remote.path).stdout.decode().strip() == base
 
 
 def test_non_fast_forward_is_rejected(make_remote: RemoteFactory) -> None:
