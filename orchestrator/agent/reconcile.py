@@ -85,6 +85,7 @@ class Outcome:
     health: DeliveryHealth | None = None
     promotions: list[tuple[str, str]] = field(default_factory=list)  # (target, result)
     policy: EnvironmentPolicy | None = None
+    retry_at: datetime | None = None  # Waiting: when the closed gate opens
 
 
 @dataclass(frozen=True)
@@ -427,6 +428,7 @@ class Pipeline:
         if not verdict.open:
             outcome.phase = Phase.WAITING
             outcome.promotions = [(target, "gated") for target in pending]
+            outcome.retry_at = verdict.retry_at
             report.gate = verdict.reason
             if not any(
                 e.phase == Phase.WAITING and e.fields.get("gate") == verdict.reason

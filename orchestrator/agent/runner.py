@@ -3,7 +3,8 @@
 Two roles:
 
 - deliver: poll the environment branch; reconcile its tip when it moves, and again on
-  the drift interval (self-heal, retry after a failure, promotion once a gate opens);
+  the drift interval (self-heal, retry after a failure), and when a closed promotion
+  gate opens;
 - build: poll the build cluster for ConfigMaps labelled `orchestrator.dev/publish`
   (rendered by a supply chain) and publish each as a candidate delivery.
 """
@@ -14,7 +15,9 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -23,7 +26,7 @@ from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase
-from orchestrator.agent.scheduler import RunContext
+from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.errors import (
     Forbidden,
     GitError,
@@ -103,6 +106,9 @@ class DeliverWork:
     remote_check_interval: float
     current: str | None = None
     _last_remote_check: float = 0.0
+    # Asks the scheduler for a drift run at a given time: a closed promotion gate
+    # is looked at again when it opens, not at the next drift interval.
+    wake_at: Callable[[datetime], object] | None = None
 
     @property
     def branch_ref(self) -> str:
@@ -166,6 +172,8 @@ class DeliverWork:
             self.metrics.count_promotion(target=target, result=promotion)
         if outcome.phase in _SUCCESS:
             self.metrics.mark_reconciled()
+        if outcome.phase is Phase.WAITING and outcome.retry_at and self.wake_at is not None:
+            self.wake_at(outcome.retry_at)
         if outcome.phase is Phase.FAILED and outcome.stage is None:
             return outcome  # superseded: the newer revision is reconciled next
         self.current = revision
@@ -306,6 +314,8 @@ def run_agent(settings: Settings) -> int:
             metrics=metrics,
             readiness=readiness,
         )
+        scheduler = daemon.scheduler
+        work.wake_at = lambda when: scheduler.run_at(DRIFT_JOB, when)
     if daemon.server is not None:
         # Its own cache clone: polling the agent's clone would swallow the agent's next change.
         page_repo = CacheRepo.open(

@@ -242,6 +242,28 @@ class Scheduler:
         self._run_soon(name, delay=0.0)
         return True
 
+    def run_at(self, name: str, when: datetime) -> bool:
+        """Run `name` at `when` too (a promotion gate opens then); False if unknown or stopping.
+
+        Only ever brings the next run forward: if the job is due before `when`
+        anyway, nothing changes (that run will see the gate and ask again).
+        """
+        with self._lock:
+            if name not in self._jobs or not self._accepting:
+                return False
+        job = self._aps.get_job(name)
+        if job is None:
+            return False
+        due = getattr(job, "next_run_time", None)
+        if due is not None and due <= when:
+            return True
+        try:
+            self._aps.modify_job(name, next_run_time=when)
+        except JobLookupError:
+            return False
+        log.info("scheduler: %s brought forward to %s", name, when.isoformat())
+        return True
+
     def trigger_polls(self) -> list[str]:
         """Trigger every poll job (a push to an unknown ref, a new leader)."""
         return [name for name in self._polls if self.trigger_now(name)]

@@ -14,6 +14,7 @@ import subprocess
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -549,3 +550,44 @@ def test_only_commits_signed_by_a_trusted_key_are_delivered(flow: Flow, tmp_path
     )
     flow.wait_phase("staging", signed, "Promoted")
     assert _available(flow.clusters["staging"], flow.app_ns, "signed") is not None
+
+
+def test_a_closed_gate_is_looked_at_again_the_moment_it_opens(flow: Flow) -> None:
+    """A promotion held by a freeze goes out when the freeze ends, not at the next drift run."""
+    now = datetime.now(UTC)
+    ends = now.replace(microsecond=0) + timedelta(seconds=25)
+    # A freeze that began at the top of this minute and lasts until `ends`.
+    freeze = {"schedule": f"{now.minute} {now.hour} * * *", "duration": f"{now.second + 25}s"}
+    policy = yaml.safe_load(_policy(flow.app_ns))
+    staging = policy["environments"]["staging"]
+    del staging["verification"]
+    staging["gates"] = {"freezes": [freeze]}
+    # Drift runs are ten minutes apart: only the freeze's end can bring the promotion.
+    flow.agent("staging", ORCHESTRATOR_AGENT__DRIFT_INTERVAL_SECONDS="600").start()
+    sha = flow.bus.commit(
+        "staging",
+        {
+            ".orchestrator/policy.yaml": yaml.safe_dump(policy),
+            "manifests/config.yaml": yaml.safe_dump_all(
+                [
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": flow.app_ns}},
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": "settings", "namespace": flow.app_ns},
+                        "data": {"colour": "blue"},
+                    },
+                ]
+            ),
+        },
+        message="Deliver during a freeze",
+    )
+
+    waiting = flow.wait_phase("staging", sha, "Waiting", timeout=20)
+    assert "freeze" in waiting["gate"]
+    assert datetime.now(UTC) < ends, "the delivery took longer than the freeze lasts"
+
+    promoted = flow.wait_phase("staging", sha, "Promoted", timeout=60)
+    at = datetime.fromisoformat(promoted["at"])
+    assert ends <= at < ends + timedelta(seconds=15), (at, ends)
+    assert flow.bus.has_remote_branch(f"pr/production/rev-{sha[:12]}")

@@ -208,7 +208,9 @@ def test_https_token(make_remote: RemoteFactory, http_server: HttpServer) -> Non
 
 
 @pytest.mark.parametrize("kind", ["git", "ssh", "http"])
-def test_server_side_refusal_is_refused_for_good_and_not_retried(make_remote: RemoteFactory, kind: str) -> None:
+def test_server_side_refusal_is_refused_for_good_and_not_retried(
+    make_remote: RemoteFactory, kind: str
+) -> None:
     remote = make_remote(kind)
     base = seed(remote)
     hook = remote.path / "hooks" / "pre-receive"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -114,6 +115,21 @@ def test_a_trigger_on_an_idle_job_runs_it_at_once(scheduler: Scheduler) -> None:
     wait_until("the triggered run", lambda: probe.runs == 1, timeout=2)
     assert probe.starts[0] - started < 1.0
     assert not scheduler.trigger_now("unknown")
+
+
+def test_run_at_brings_the_next_run_forward_but_never_back(scheduler: Scheduler) -> None:
+    probe = Probe()
+    scheduler.add_drift(probe, interval=3600)
+    scheduler.start()
+    asked = time.monotonic()
+    assert scheduler.run_at("drift", datetime.now(UTC) + timedelta(seconds=0.5))
+    # A later time than the run now due does not push that run back.
+    assert scheduler.run_at("drift", datetime.now(UTC) + timedelta(hours=5))
+    wait_until("the run at the given time", lambda: probe.runs == 1, timeout=3)
+    assert 0.4 <= probe.starts[0] - asked < 2.0
+    time.sleep(0.3)
+    assert probe.runs == 1  # then back on its interval
+    assert not scheduler.run_at("unknown", datetime.now(UTC))
 
 
 def test_a_trigger_before_start_is_kept(scheduler: Scheduler) -> None:
