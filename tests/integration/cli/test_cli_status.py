@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from orchestrator.cli import main
 from orchestrator.cli.status import age
 from tests.support.pipeline_bus import PipelineBus, build_bus
+from tests.support.signals import default_sigint
 
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
 
@@ -166,6 +167,7 @@ def test_watch_prints_until_interrupted(bus: PipelineBus, cache_home: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,  # noqa: PLW1509 - one signal() call before exec
     )  # fmt: skip
     try:
         assert process.stdout is not None

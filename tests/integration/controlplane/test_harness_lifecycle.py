@@ -14,6 +14,7 @@ import pytest
 
 from e2e.controlplane import ensure_binaries
 from tests.prerequisites import unavailable
+from tests.support.signals import default_sigint
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -66,6 +67,7 @@ def _start_up(directory: Path, *extra: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_sigint,  # noqa: PLW1509 - one signal() call before exec
     )
 
 
