@@ -53,7 +53,12 @@ from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
-from orchestrator.promote.source import delivered_trailers, environment_policy_at, manifests_at
+from orchestrator.promote.source import (
+    delivered_trailers,
+    environment_policy_at,
+    manifests_at,
+    params_at,
+)
 from orchestrator.settings import Settings
 
 log = logging.getLogger("orchestrator.agent")
@@ -380,6 +385,16 @@ class Pipeline:
         report: Report,
         cancel: threading.Event,
     ) -> None:
+        params = self._stage(
+            Stage.VERIFICATION,
+            lambda: params_at(
+                self.repo,
+                revision,
+                environment=self.env,
+                policy=policy,
+                overrides=self.settings.agent.params,
+            ),
+        )
         try:
             results = wait_for_runs(
                 self.kube,
@@ -387,7 +402,7 @@ class Pipeline:
                 environment=self.env,
                 revision=revision,
                 delivery=delivery.feature,
-                params=self.settings.agent.params,
+                params=params,
                 field_manager=self.field_manager,
                 interval=self.health_interval,
                 cancel=cancel,

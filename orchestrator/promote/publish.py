@@ -4,6 +4,10 @@ environment (Cartographer's config-writer step), as a commit on `pr/<env>/<featu
 The commit replaces the environment's delivery directory with the rendered files and
 carries the `Delivery` and `Source-Commit` trailers, which travel with every later
 promotion. Publishing the same files again is a no-op.
+
+The delivery's hidden `.orchestrator/` directory (the environments' parameter files)
+belongs to the repository, not to the supply chain: it is kept as it is, unless the
+publication brings a `.orchestrator/` directory of its own.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
+from orchestrator.manifests import PARAMS_DIR
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionResult, changes_for
 from orchestrator.promote.source import environment_policy_at
+
+_KEPT = PARAMS_DIR.split("/")[0] + "/"  # ".orchestrator/" under the delivery directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +70,10 @@ def publish(
         base = tip if tip is not None else repo.refresh(env_ref)
         if base is None:
             raise BranchNotFound(f"{env_ref} does not exist; cannot publish into it")
-        changes = changes_for(
-            wanted=publication.files,
-            present=repo.read_files(base, directory=directory),
-            directory=directory,
-        )
+        present = repo.read_files(base, directory=directory)
+        if not any(path.startswith(_KEPT) for path in publication.files):
+            present = {p: data for p, data in present.items() if not p.startswith(_KEPT)}
+        changes = changes_for(wanted=publication.files, present=present, directory=directory)
         if not changes:
             return tip
         return repo.create_commit(

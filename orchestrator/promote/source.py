@@ -13,7 +13,14 @@ from orchestrator.errors import GitError, ManifestError, PolicyError
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers
 from orchestrator.gitbus.repo import CacheRepo, CommitInfo
-from orchestrator.manifests import Manifest, load_manifests
+from orchestrator.manifests import (
+    Limits,
+    Manifest,
+    Parameters,
+    load_manifests,
+    load_params,
+    params_file,
+)
 from orchestrator.promote.policy import POLICY_PATH, EnvironmentPolicy, Policy, parse_policy
 
 MERGE_WALK_LIMIT = 200  # commits a merge may bring in before we stop looking
@@ -58,6 +65,30 @@ def manifests_at(
         params=params,
         environment=environment,
         default_namespace="default",
+    )
+
+
+def params_at(
+    repo: CacheRepo,
+    revision: str,
+    *,
+    environment: str,
+    policy: EnvironmentPolicy,
+    overrides: Mapping[str, Any],
+) -> Parameters:
+    """`environment`'s parameters at `revision`, as its manifests get them.
+
+    Its file in the delivery (`<path>/.orchestrator/params/<environment>.yaml`),
+    then the agent settings; verification run templates are filled from these
+    too, so a run can be told what the delivery was told.
+    """
+    root = policy.path.strip("/")
+    path = params_file(root=root, environment=environment)
+    directory, _, name = path.rpartition("/")
+    found = repo.read_files(revision, directory=directory).get(name)
+    files = {path: found} if found is not None else {}
+    return load_params(
+        files, root=root, environment=environment, overrides=overrides, limits=Limits()
     )
 
 

@@ -54,7 +54,11 @@ def _policy(app_ns: str) -> str:
                                                 {
                                                     "name": "smoke",
                                                     "image": "busybox",
-                                                    "args": ["check", "$(revision)$"],
+                                                    "args": [
+                                                        "check",
+                                                        "$(revision)$",
+                                                        "$(params.smoke-url)$",
+                                                    ],
                                                 }
                                             ],
                                         }
@@ -155,10 +159,16 @@ class Flow:
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.agent_ns}},
             )
         policy = _policy(self.app_ns)
+        # The verification run's target comes from the delivery's parameter file.
+        params = f"smoke-url: http://web.{self.app_ns}\n"
         for env in ("production", "staging"):
             self.bus.commit(
                 env,
-                {".orchestrator/policy.yaml": policy, "manifests/README": "delivered config\n"},
+                {
+                    ".orchestrator/policy.yaml": policy,
+                    "manifests/README": "delivered config\n",
+                    "manifests/.orchestrator/params/staging.yaml": params,
+                },
                 message=f"Set up {env}",
             )
 
@@ -271,7 +281,11 @@ def test_feature_travels_from_build_to_production(flow: Flow) -> None:
         flow.clusters["staging"], f"/apis/batch/v1/namespaces/{flow.app_ns}/jobs/{run['run']}"
     )
     assert job is not None
-    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["check", merged]
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == [
+        "check",
+        merged,
+        f"http://web.{flow.app_ns}",
+    ]
 
     # The promotion commit, with the protocol's trailers.
     target = flow.wait_branch("pr/production/feature-a")

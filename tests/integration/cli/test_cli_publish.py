@@ -26,7 +26,11 @@ def test_publish_a_directory_as_a_candidate_delivery(
     bus = WorkRepo(tmp_path / "bus")
     bus.commit(
         "staging",
-        {".orchestrator/policy.yaml": POLICY, "deploy/app/old.yaml": "kind: ConfigMap\n"},
+        {
+            ".orchestrator/policy.yaml": POLICY,
+            "deploy/app/old.yaml": "kind: ConfigMap\n",
+            "deploy/app/.orchestrator/params/staging.yaml": "replicas: 2\n",
+        },
         message="staging",
     )
     rendered = tmp_path / "rendered"
@@ -48,6 +52,8 @@ def test_publish_a_directory_as_a_candidate_delivery(
     assert bus.show(tip, "deploy/app/sub/svc.yaml") == "kind: Service"
     with pytest.raises(AssertionError):
         bus.show(tip, "deploy/app/old.yaml")  # the delivery directory is replaced
+    # ... but not the environments' parameters, which the repository keeps.
+    assert bus.show(tip, "deploy/app/.orchestrator/params/staging.yaml") == "replicas: 2"
     assert bus.show(tip, ".orchestrator/policy.yaml").startswith("apiVersion")
     assert bus.trailers(tip) == [("Delivery", "feature-a"), ("Source-Commit", "b" * 40)]
 

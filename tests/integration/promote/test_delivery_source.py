@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator.errors import ManifestError, PolicyError
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.promote.source import environment_policy_at, manifests_at
+from orchestrator.promote.source import environment_policy_at, manifests_at, params_at
 from tests.support.workrepo import WorkRepo
 
 POLICY = """apiVersion: orchestrator.dev/v1alpha1
@@ -59,3 +59,28 @@ def test_a_missing_policy_is_named(bus: WorkRepo, tmp_path: Path) -> None:
         PolicyError, match=r"\.orchestrator/policy\.yaml: invalid policy: missing at"
     ):
         _read(bus, tmp_path, rev)
+
+
+def test_parameters_come_from_the_delivery_file_then_the_settings(
+    bus: WorkRepo, tmp_path: Path
+) -> None:
+    rev = bus.commit(
+        "staging",
+        {
+            ".orchestrator/policy.yaml": POLICY.format(path="deploy"),
+            "deploy/app.yaml": APP,
+            "deploy/.orchestrator/params/staging.yaml": "image: web:2\nregion: us\n",
+            "deploy/.orchestrator/params/production.yaml": "image: web:1\n",
+        },
+        message="params",
+    )
+    cache = CacheRepo.open(tmp_path / "cache", remote_url=str(bus.bare))
+    cache.refresh("refs/heads/staging")
+    policy = environment_policy_at(cache, rev, environment="staging")
+
+    params = params_at(cache, rev, environment="staging", policy=policy, overrides={"region": "eu"})
+
+    assert dict(params.values) == {"image": "web:2", "region": "eu"}
+    assert params.sources == ("deploy/.orchestrator/params/staging.yaml", "agent settings")
+    bare = params_at(cache, rev, environment="qa", policy=policy, overrides={})
+    assert dict(bare.values) == {}
