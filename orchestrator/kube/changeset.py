@@ -145,8 +145,8 @@ class ChangeSet:
         return {step: self._durations[step] for step in Step if step in self._durations}
 
     def timings(self) -> str:
-        """One line for a log: `dry-run 3.8s, apply 13.3s, inventory 0.1s`."""
-        return ", ".join(f"{step} {seconds:.1f}s" for step, seconds in self.durations.items())
+        """One line for a log: `dry-run 3.81s, apply 13.27s, inventory 0.12s`."""
+        return ", ".join(f"{step} {seconds:.2f}s" for step, seconds in self.durations.items())
 
     def summary(self) -> str:
         """One line for a log or a note: `2 created, 1 configured, 40 unchanged`."""

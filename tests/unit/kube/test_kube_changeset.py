@@ -86,7 +86,7 @@ def test_durations_add_up_per_step_and_keep_the_order_steps_run_in() -> None:
 
     assert list(changes.durations) == [Step.DRY_RUN, Step.APPLY, Step.INVENTORY]
     assert changes.durations == {Step.DRY_RUN: 1.5, Step.APPLY: 2.0, Step.INVENTORY: 0.5}
-    assert changes.timings() == "dry-run 1.5s, apply 2.0s, inventory 0.5s"
+    assert changes.timings() == "dry-run 1.50s, apply 2.00s, inventory 0.50s"
     assert ChangeSet().timings() == ""
 
 
