@@ -90,9 +90,14 @@ def open_cluster(settings: Settings) -> KubeClient:
 
 
 def signer(settings: Settings) -> Signer | None:
-    if settings.git.signing_key_file is None:
+    return git_signer(settings.git)
+
+
+def git_signer(git: GitSettings) -> Signer | None:
+    """The commit signer `git.signing_key_file` asks for, if any (agents and the CLI alike)."""
+    if git.signing_key_file is None:
         return None
-    return SshSigner(key_path=settings.git.signing_key_file)
+    return SshSigner(key_path=git.signing_key_file)
 
 
 @dataclass

@@ -6,7 +6,13 @@ import json
 
 import click
 
-from orchestrator.cli.common import author_identity, author_option, open_remote, output_option
+from orchestrator.cli.common import (
+    author_identity,
+    author_option,
+    cli_signer,
+    open_remote,
+    output_option,
+)
 from orchestrator.promote.approve import approve
 
 
@@ -24,7 +30,13 @@ def command(remote: str, environment: str, feature: str, author: str, output: st
     Approving an already merged delivery changes nothing.
     """
     repo = open_remote(remote)
-    result = approve(repo, environment=environment, feature=feature, author=author_identity(author))
+    result = approve(
+        repo,
+        environment=environment,
+        feature=feature,
+        author=author_identity(author),
+        signer=cli_signer(remote),
+    )
     if output == "json":
         click.echo(
             json.dumps({"ref": result.target_ref, "commit": result.commit, "merged": result.pushed})

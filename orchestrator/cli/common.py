@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from orchestrator.agent.runner import git_auth
+from orchestrator.agent.runner import git_auth, git_signer
 from orchestrator.errors import SettingsError
 from orchestrator.gitbus.auth import Auth
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.signing import Signer
 from orchestrator.settings import GitSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,6 +35,20 @@ def cli_auth(url: str) -> Auth:
     `ORCHESTRATOR_GIT__SSH_KEY_FILE`, `__KNOWN_HOSTS_FILE`, `__TOKEN`, `__TOKEN_FILE`, ...
     mean here what they mean for an agent.
     """
+    return git_auth(cli_git_settings(url))
+
+
+def cli_signer(remote: str) -> Signer | None:
+    """The signer for the commits a command writes: `ORCHESTRATOR_GIT__SIGNING_KEY_FILE`.
+
+    An environment whose policy trusts only signed commits refuses an unsigned
+    merge, so `approve`, `publish` and `promote` sign as the agents do.
+    """
+    return git_signer(cli_git_settings(_url(remote)))
+
+
+def cli_git_settings(url: str) -> GitSettings:
+    """The agent's git settings for `url`, from `ORCHESTRATOR_GIT__*` in the environment."""
     prefix = "ORCHESTRATOR_GIT__"
     given = {
         name: os.environ[prefix + name.upper()]
@@ -47,12 +62,16 @@ def cli_auth(url: str) -> Auth:
             f"{prefix}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
         ]
         raise SettingsError(problems) from None
-    return git_auth(git)
+    return git
+
+
+def _url(remote: str) -> str:
+    return str(Path(remote).resolve()) if Path(remote).exists() else remote
 
 
 def open_remote(remote: str) -> CacheRepo:
     """A cache clone of `remote`, kept between runs under ~/.cache/orchestrator/repos."""
-    url = str(Path(remote).resolve()) if Path(remote).exists() else remote
+    url = _url(remote)
     path = cache_dir() / hashlib.sha256(url.encode()).hexdigest()[:16]
     path.parent.mkdir(parents=True, exist_ok=True)
     return CacheRepo.open(path, remote_url=url, auth=cli_auth(url))

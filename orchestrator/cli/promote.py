@@ -7,7 +7,13 @@ from typing import Literal, cast
 
 import click
 
-from orchestrator.cli.common import author_identity, author_option, open_remote, output_option
+from orchestrator.cli.common import (
+    author_identity,
+    author_option,
+    cli_signer,
+    open_remote,
+    output_option,
+)
 from orchestrator.promote.manual import promote_verified
 
 
@@ -51,6 +57,7 @@ def command(
         author=author_identity(author),
         mode=cast(Literal["pr", "auto"] | None, mode),
         ignore_gates=ignore_gates,
+        signer=cli_signer(remote),
     )
     if output == "json":
         click.echo(

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.common import author_identity, author_option, open_remote, output_option
+from orchestrator.cli.common import (
+    author_identity,
+    author_option,
+    cli_signer,
+    open_remote,
+    output_option,
+)
 from orchestrator.errors import OrchestratorError
 from orchestrator.gitbus.protocol import check_feature
 from orchestrator.promote.publish import Publication, publish
@@ -73,6 +79,7 @@ def command(
             message=message,
         ),
         author=author_identity(author),
+        signer=cli_signer(remote),
     )
     if output == "json":
         click.echo(

@@ -665,11 +665,31 @@ class CacheRepo:
             elif parent is not None:
                 base = self._commit(parent).tree
             tree = _apply_changes(self._repo, base=base, change=change)
-            author_sig = _signature(author)
-            committer_sig = _signature(committer or author)
+        return self._write_commit(
+            author=author,
+            committer=committer or author,
+            message=message,
+            tree=tree,
+            parents=parents,
+            signer=signer,
+        )
+
+    def _write_commit(
+        self,
+        *,
+        author: Identity,
+        committer: Identity,
+        message: str,
+        tree: pygit2.Oid,
+        parents: Sequence[pygit2.Oid],
+        signer: Signer | None,
+    ) -> str:
+        """The commit object, signed when there is a signer (the `gpgsig` header)."""
+        with self._translated():
+            author_sig, committer_sig = _signature(author), _signature(committer)
             if signer is None:
                 oid = self._repo.create_commit(
-                    None, author_sig, committer_sig, message, tree, parents
+                    None, author_sig, committer_sig, message, tree, list(parents)
                 )
                 return str(oid)
             content = cast(
@@ -690,10 +710,12 @@ class CacheRepo:
         subject: str,
         author: Identity,
         body: str = "",
+        signer: Signer | None = None,
     ) -> str:
         """A merge commit of `theirs` into `ours` (as a pull request host makes one).
 
         Raises MergeConflict naming the conflicting paths; nothing is written then.
+        With a signer the merge is signed like any other commit.
         """
         ours_commit, theirs_commit = self._commit(ours), self._commit(theirs)
         message = protocol.format_message(subject, body=body)
@@ -708,11 +730,14 @@ class CacheRepo:
                     remote=self.remote,
                 )
             tree = index.write_tree(self._repo)
-            sig = _signature(author)
-            oid = self._repo.create_commit(
-                None, sig, sig, message, tree, [ours_commit.id, theirs_commit.id]
-            )
-            return str(oid)
+        return self._write_commit(
+            author=author,
+            committer=author,
+            message=message,
+            tree=tree,
+            parents=[ours_commit.id, theirs_commit.id],
+            signer=signer,
+        )
 
     def verify_commit(self, rev: str, *, verifier: Verifier) -> VerifiedSignature:
         """Who signed the commit; UnsignedCommit or UntrustedSignature if nobody we trust."""

@@ -12,11 +12,17 @@ from orchestrator.errors import BranchNotFound
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.signing import Signer
 from orchestrator.promote.promotion import PromotionResult
 
 
 def approve(
-    repo: CacheRepo, *, environment: str, feature: str, author: Identity
+    repo: CacheRepo,
+    *,
+    environment: str,
+    feature: str,
+    author: Identity,
+    signer: Signer | None = None,
 ) -> PromotionResult:
     """Merge the candidate branch of `feature` into `environment`'s branch."""
     env_ref = protocol.env_branch(environment)
@@ -32,7 +38,11 @@ def approve(
             return tip  # already merged
         branch = candidate_ref.removeprefix(protocol.BRANCH_PREFIX)
         return repo.merge_commit(
-            ours=tip, theirs=candidate, subject=f"Merge {branch} into {environment}", author=author
+            ours=tip,
+            theirs=candidate,
+            subject=f"Merge {branch} into {environment}",
+            author=author,
+            signer=signer,
         )
 
     result = repo.push_with_retry(ref=env_ref, rebuild=rebuild)

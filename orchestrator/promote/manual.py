@@ -15,6 +15,7 @@ from orchestrator.errors import GateClosed, PromotionError
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
 from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.signing import Signer
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.promotion import PromotionRequest, PromotionResult, promote
 from orchestrator.promote.source import environment_policy_at
@@ -33,6 +34,7 @@ def promote_verified(
     author: Identity,
     mode: Literal["pr", "auto"] | None = None,
     ignore_gates: bool = False,
+    signer: Signer | None = None,
 ) -> PromotionResult:
     """Promote `revision` (default: the source branch tip) if its note says it was verified."""
     tip = repo.refresh(protocol.env_branch(source_env))
@@ -74,4 +76,5 @@ def promote_verified(
             origin_commit=trailers.source_commit,
         ),
         author=author,
+        signer=signer,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from orchestrator.agent.record import Phase, Report
 from orchestrator.cli import main
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.gitbus.signing import SshVerifier
+from tests.prerequisites import require_command
 from tests.support.workrepo import WorkRepo
 
 POLICY = """apiVersion: orchestrator.dev/v1alpha1
@@ -70,6 +73,43 @@ def test_approve_merges_the_candidate_and_is_idempotent(bus: WorkRepo) -> None:
     assert code == 0
     assert "already merged" in out
     assert bus.tip("staging") == tip
+
+
+def test_approve_signs_its_merge_with_the_configured_key(
+    bus: WorkRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment that trusts only signed commits can be approved into from the CLI."""
+    key = tmp_path / "approver"
+    subprocess.run(
+        [require_command("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+        check=True,
+    )
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"approver@example.com {key.with_suffix('.pub').read_text()}")
+    bus.commit(
+        "pr/staging/feature-a", {"manifests/app.yaml": "v1\n"}, message="feature-a", base="staging"
+    )
+    monkeypatch.setenv("ORCHESTRATOR_GIT__SIGNING_KEY_FILE", str(key))
+
+    code, out = run(
+        "approve", "--repo", str(bus.bare), "--env", "staging", "--feature", "feature-a"
+    )
+
+    assert code == 0, out
+    tip = bus.tip("staging")
+    assert len(bus.git_parents(tip)) == 2
+    reader = CacheRepo.open(tmp_path / "reader", remote_url=str(bus.bare))
+    reader.refresh("refs/heads/staging")
+    verified = reader.verify_commit(tip, verifier=SshVerifier(allowed_signers=allowed))
+    assert verified.signer == "approver@example.com"
+    checked = subprocess.run(
+        ["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", tip],
+        cwd=bus.bare,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_approve_reports_a_conflict_in_one_line(bus: WorkRepo) -> None:
