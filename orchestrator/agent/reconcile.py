@@ -302,19 +302,25 @@ class Pipeline:
         outcome: Outcome,
     ) -> None:
         log.info("%s: applying %d objects", revision[:12], len(manifests))
+        # What was applied and how long each step took count even when a step fails.
+        outcome.changes = applied = ChangeSet()
         try:
-            applied = self._apply_and_prune(revision, manifests, policy=policy)
+            self._apply_and_prune(revision, manifests, policy=policy, into=applied)
         except PruneFailed as exc:
             raise StageFailed(Stage.PRUNE, exc) from exc
         except KubeError as exc:
             raise StageFailed(Stage.APPLY, exc) from exc
-        outcome.changes = applied
         report.changes = {str(k): v for k, v in applied.counts().items() if v}
         report.objects = [{"object": str(e.ref), "action": str(e.action)} for e in applied]
         log.info("%s: %s (%s)", revision[:12], applied.summary(), applied.timings())
 
     def _apply_and_prune(
-        self, revision: str, manifests: Sequence[Manifest], *, policy: EnvironmentPolicy
+        self,
+        revision: str,
+        manifests: Sequence[Manifest],
+        *,
+        policy: EnvironmentPolicy,
+        into: ChangeSet | None = None,
     ) -> ChangeSet:
         return deliver(
             self.kube,
@@ -323,6 +329,7 @@ class Pipeline:
             revision=revision,
             apply=ApplyOptions.for_environment(self.env, force=policy.apply.force),
             prune_options=PruneOptions(enabled=policy.apply.prune),
+            into=into,
         )
 
     def _check_health(

@@ -32,10 +32,15 @@ def deliver(
     revision: str,
     apply: ApplyOptions,
     prune_options: PruneOptions | None = None,
+    into: ChangeSet | None = None,
 ) -> ChangeSet:
-    """Apply `manifests` (the delivery at commit `revision`), prune, record what is applied."""
+    """Apply `manifests` (the delivery at commit `revision`), prune, record what is applied.
+
+    Entries and step durations go into `into` (or a new ChangeSet) as they
+    happen, so a caller still has them when this raises part-way.
+    """
     options = prune_options if prune_options is not None else PruneOptions()
-    changes = ChangeSet()
+    changes = into if into is not None else ChangeSet()
     with changes.timing(Step.INVENTORY):
         previous = store.read()
     try:

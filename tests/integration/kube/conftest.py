@@ -61,6 +61,7 @@ class Env:
         revision: str = "rev-1",
         force: bool = False,
         prune: bool = True,
+        into: ChangeSet | None = None,
     ) -> ChangeSet:
         return deliver(
             self.client,
@@ -69,6 +70,7 @@ class Env:
             revision=revision,
             apply=ApplyOptions.for_environment(self.name, force=force),
             prune_options=PruneOptions(enabled=prune),
+            into=into,
         )
 
     def get(self, kind: str, name: str, *, api_version: str = "v1") -> dict[str, Any] | None:

@@ -254,9 +254,15 @@ def test_custom_resource_of_a_new_crd_is_dry_run_once_the_crd_exists(
 
 def test_invalid_object_makes_the_whole_delivery_apply_nothing(env: Env) -> None:
     manifests = load("invalid", namespace=env.namespace)
+    progress = ChangeSet()
 
     with pytest.raises(DryRunFailed) as failed:
-        env.deliver(manifests)
+        env.deliver(manifests, into=progress)
+
+    # The caller keeps how far it got: through the dry run, no apply, nothing changed.
+    assert Step.DRY_RUN in progress.durations
+    assert Step.APPLY not in progress.durations
+    assert not progress.changed
 
     rejected = {str(ref): reason for ref, reason in failed.value.rejections}
     ns = env.namespace
