@@ -59,8 +59,9 @@ def command(
     """Publish DIR as delivery FEATURE for ENV (a commit on pr/<env>/<feature>).
 
     The commit replaces the environment's delivery directory (the policy's `path`)
-    with the files of DIR and carries the Delivery and Source-Commit trailers.
-    Publishing the same files again changes nothing.
+    with the files of DIR and carries the Delivery and Source-Commit trailers. The
+    directory's .orchestrator/ (the environments' parameter files) stays as it is,
+    unless DIR has one of its own. Publishing the same files again changes nothing.
     """
     try:
         check_feature(feature)
