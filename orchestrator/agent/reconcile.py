@@ -321,8 +321,8 @@ class Pipeline:
         *,
         policy: EnvironmentPolicy,
         into: ChangeSet | None = None,
-    ) -> ChangeSet:
-        return deliver(
+    ) -> None:
+        deliver(
             self.kube,
             manifests,
             store=self.inventory,

@@ -312,13 +312,6 @@ _REFUSED_MARKERS = (
     "not allowed",
     "forbidden",
 )
-
-
-def _refused_for_good(message: str) -> bool:
-    low = message.lower()
-    return any(marker in low for marker in _REFUSED_MARKERS)
-
-
 _CORRUPT_MARKERS = (
     "corrupt",
     "object not found",
@@ -331,6 +324,11 @@ _CORRUPT_MARKERS = (
     "shallow",
     "truncated",
 )
+
+
+def _refused_for_good(message: str) -> bool:
+    low = message.lower()
+    return any(marker in low for marker in _REFUSED_MARKERS)
 
 
 class CacheRepo:
