@@ -215,14 +215,8 @@ class Settings(BaseSettings):
 
     # -- secrets, resolved at use --------------------------------------------------
 
-    def git_token(self) -> str | None:
-        return self.git.token_value()
-
     def webhook_secret(self) -> str | None:
         return _secret(self.server.webhook_secret, self.server.webhook_secret_file)
-
-    def ssh_passphrase(self) -> str | None:
-        return self.git.passphrase_value()
 
     def lease_name(self) -> str:
         return self.leader.lease_name or f"orchestrator-{self.agent.environment}"

@@ -213,9 +213,6 @@ class LeaderElector:
         with self._state:
             return self._record.holder if self._record is not None else ""
 
-    def wait_for_leadership(self, timeout: float | None = None) -> bool:
-        return self.leading.wait(timeout) and self.is_leader()
-
     # -- the campaign -----------------------------------------------------------------
 
     def step(self) -> float:

@@ -132,15 +132,6 @@ class KubeClient:
         return cls._with_config(config)
 
     @classmethod
-    def with_token(cls, *, server: str, token: str, ca_file: str | Path) -> KubeClient:
-        """For running as a ServiceAccount from outside its cluster (tests, tooling)."""
-        config = kubernetes.client.Configuration()
-        config.host = server
-        config.api_key = {"authorization": f"Bearer {token}"}
-        config.ssl_ca_cert = str(ca_file)
-        return cls._with_config(config)
-
-    @classmethod
     def _with_config(cls, config: kubernetes.client.Configuration) -> KubeClient:
         # Parallel applies share one pool; the default (5 per host) would serialise them.
         config.connection_pool_maxsize = 32
