@@ -17,7 +17,15 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -182,6 +190,66 @@ class ServerSettings(_Group):
     )
 
 
+class NotificationSettings(_Group):
+    """A notification target: each phase change of a revision (each note entry) is posted."""
+
+    name: str = Field(description="Name in logs and metrics (the URL is never logged).")
+    format: Literal["generic", "slack", "cloudevents"] = Field(
+        default="generic",
+        description="generic JSON, a Slack-compatible incoming webhook, or a CloudEvent.",
+    )
+    url: SecretStr | None = Field(
+        default=None, description="Where to POST (a Slack webhook URL is a secret: see url_file)."
+    )
+    url_file: Path | None = Field(default=None, description="File holding the URL.")
+    secret_file: Path | None = Field(
+        default=None,
+        description="HMAC-SHA256 key file; signs the body in X-Orchestrator-Signature.",
+    )
+    environments: list[str] = Field(
+        default_factory=list, description="Only these environments' changes (empty: all)."
+    )
+    phases: list[str] = Field(
+        default_factory=list, description="Only these phases, e.g. [Failed, Promoted] (empty: all)."
+    )
+
+    @model_validator(mode="after")
+    def _has_url(self) -> NotificationSettings:
+        if self.url is None and self.url_file is None:
+            raise ValueError(f"notification {self.name!r}: set url or url_file")
+        return self
+
+    def url_value(self) -> str:
+        value = _secret(self.url, self.url_file)
+        if not value:
+            raise SettingsError([f"notification {self.name!r}: set url or url_file"])
+        return value
+
+    def secret_value(self) -> str | None:
+        return _secret(None, self.secret_file)
+
+
+class ReportSettings(_Group):
+    """Reports besides the git note: Kubernetes Events and notifications."""
+
+    events: bool = Field(
+        default=True,
+        description="Write a Kubernetes Event for each phase change, about the environment's "
+        "inventory Secret in the agent's namespace.",
+    )
+    notifications: list[NotificationSettings] = Field(
+        default_factory=list,
+        description="Notification targets (in the environment: a JSON list). Each entry's "
+        "fields are in the table below.",
+    )
+    notification_attempts: int = Field(
+        default=5, ge=1, description="Attempts per notification (backoff 1 s, 2 s, 4 s, ...)."
+    )
+    notification_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Timeout of one notification request."
+    )
+
+
 class Settings(BaseSettings):
     """Everything an agent needs before it reads its policy from Git."""
 
@@ -197,6 +265,7 @@ class Settings(BaseSettings):
     agent: AgentSettings
     leader: LeaderSettings = Field(default_factory=LeaderSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -279,6 +348,11 @@ def load_settings(
         ("git.signing_key_file", settings.git.signing_key_file),
         ("cluster.kubeconfig", settings.cluster.kubeconfig),
         ("server.webhook_secret_file", settings.server.webhook_secret_file),
+        *(
+            (f"report.notifications.{i}.{name}", path)
+            for i, target in enumerate(settings.report.notifications)
+            for name, path in (("url_file", target.url_file), ("secret_file", target.secret_file))
+        ),
     ):
         if path is not None and not path.is_file():
             problems.append(f"{name}: file {path} does not exist")

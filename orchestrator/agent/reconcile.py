@@ -122,6 +122,7 @@ class Pipeline:
         signer: Signer | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         health_interval: float = 1.0,
+        on_record: Callable[[NoteEntry], None] | None = None,
     ) -> None:
         self.settings = settings
         self.env = settings.agent.environment
@@ -130,6 +131,7 @@ class Pipeline:
         self.signer = signer
         self.now = now
         self.health_interval = health_interval
+        self.on_record = on_record or (lambda _entry: None)
         self.author = Identity(name=settings.git.author_name, email=settings.git.author_email)
         self.field_manager = f"orchestrator-{self.env}"
         self._loaded: tuple[tuple[str, str], list[Manifest]] | None = None
@@ -562,3 +564,5 @@ class Pipeline:
         except GitError as exc:
             # The note is the report, not the work: the next reconcile writes it again.
             log.error("%s: cannot write the note: %s", revision[:12], exc)
+            return
+        self.on_record(entry)  # Events and notifications mirror what Git now says

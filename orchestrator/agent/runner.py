@@ -26,6 +26,7 @@ from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase
+from orchestrator.agent.reporting import build_reporter
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.errors import (
     Forbidden,
@@ -42,6 +43,7 @@ from orchestrator.gitbus.signing import Signer, SshSigner
 from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
+from orchestrator.report import Reporter
 from orchestrator.settings import GitSettings, Settings
 
 log = logging.getLogger("orchestrator.agent")
@@ -286,6 +288,7 @@ def run_agent(settings: Settings) -> int:
     readiness = Readiness()
     author = Identity(name=settings.git.author_name, email=settings.git.author_email)
     env = settings.agent.environment
+    reporter: Reporter | None = None
     if settings.agent.role == "build":
         if not settings.agent.publish_to:
             raise OrchestratorError(
@@ -303,7 +306,10 @@ def run_agent(settings: Settings) -> int:
             settings, polls={env: build.poll}, client=kube, metrics=metrics, readiness=readiness
         )
     else:
-        pipeline = Pipeline(settings=settings, repo=repo, kube=kube, signer=signer(settings))
+        reporter = build_reporter(settings, kube=kube, metrics=metrics)
+        pipeline = Pipeline(
+            settings=settings, repo=repo, kube=kube, signer=signer(settings), on_record=reporter
+        )
         work = DeliverWork(
             pipeline=pipeline,
             repo=repo,
@@ -329,10 +335,15 @@ def run_agent(settings: Settings) -> int:
             auth=git_auth(settings.git),
         )
         register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
+    sender = reporter.sender if reporter is not None else None
+    if sender is not None:
+        sender.start()
     try:
         return daemon.run()
     except KubeError as exc:
         log.error("cluster: %s", exc)
         return 1
     finally:
+        if sender is not None:
+            sender.stop()
         kube.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import click
 from pydantic import BaseModel
@@ -57,20 +57,40 @@ def render() -> str:
         assert issubclass(model, BaseModel)
         lines.append(f"## `{group_name}`\n")
         lines.append(f"{(model.__doc__ or '').strip()}\n")
-        lines.append("| setting | environment variable | type | default | meaning |")
-        lines.append("| --- | --- | --- | --- | --- |")
+        lines += _table(model, prefix=group_name, env=f"{ENV_PREFIX}{group_name.upper()}__")
         for name, field in model.model_fields.items():
-            env = f"{ENV_PREFIX}{group_name.upper()}__{name.upper()}"
-            default = _default(field)
-            if name == "identity":
-                default = "`orchestrator@<hostname>`"
-            description = (field.description or "").replace("|", "\\|")
-            kind = _type_name(field.annotation).replace("|", "\\|")
-            lines.append(
-                f"| `{group_name}.{name}` | `{env}` | {kind} | {default} | {description} |"
-            )
-        lines.append("")
+            item = _list_item_model(field.annotation)
+            if item is not None:
+                lines.append(f"### `{group_name}.{name}[]`\n")
+                lines.append(f"{(item.__doc__ or '').strip()}\n")
+                lines += _table(item, prefix=f"{group_name}.{name}[]", env=None)
     return "\n".join(lines)
+
+
+def _table(model: type[BaseModel], *, prefix: str, env: str | None) -> list[str]:
+    """One row per field; `env` is the variables' prefix (None: set inside a JSON list)."""
+    lines = [
+        "| setting | environment variable | type | default | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, field in model.model_fields.items():
+        variable = f"`{env}{name.upper()}`" if env is not None else "(in the list)"
+        default = _default(field)
+        if name == "identity":
+            default = "`orchestrator@<hostname>`"
+        description = (field.description or "").replace("|", "\\|")
+        kind = _type_name(field.annotation).replace("|", "\\|")
+        lines.append(f"| `{prefix}.{name}` | {variable} | {kind} | {default} | {description} |")
+    lines.append("")
+    return lines
+
+
+def _list_item_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a `list[Model]` setting, else None."""
+    if get_origin(annotation) is not list:
+        return None
+    (item,) = get_args(annotation)
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
 
 
 @click.command("config-reference")
