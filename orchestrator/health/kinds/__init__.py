@@ -15,6 +15,8 @@ from orchestrator.health.kinds import (
     daemonset,
     deployment,
     generic,
+    hpa,
+    ingress,
     job,
     pod,
     pvc,
@@ -37,6 +39,8 @@ BUILTIN_CHECKS: Mapping[tuple[str, str], Check] = {
     ("batch", "Job"): job.check,
     ("", "PersistentVolumeClaim"): pvc.check,
     ("", "Service"): service.check,
+    ("networking.k8s.io", "Ingress"): ingress.check,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa.check,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crd.check,
 }
 

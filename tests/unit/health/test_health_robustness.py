@@ -26,10 +26,11 @@ FIELDS = [
     "updatedNumberScheduled", "numberAvailable", "numberReady", "containerStatuses",
     "initContainerStatuses", "state", "waiting", "terminated", "exitCode", "name", "startTime",
     "succeeded", "active", "failed", "completions", "loadBalancer", "ingress", "ip", "hostname",
-    "deletionTimestamp", "url",
+    "deletionTimestamp", "url", "suspend", "restartPolicy", "restartCount", "health",
+    "annotations", "desiredReplicas", "autoscaling.alpha.kubernetes.io/conditions",
 ]  # fmt: skip
 
-METADATA = ["name", "namespace", "generation", "deletionTimestamp"]
+METADATA = ["name", "namespace", "generation", "deletionTimestamp", "annotations"]
 
 scalars = st.one_of(
     st.none(),
