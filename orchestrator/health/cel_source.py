@@ -130,7 +130,7 @@ def _next_optional(text: str, pos: int) -> tuple[_Chain, int, int] | None:
         for ident in _IDENT.finditer(text, max(start, pos), end):
             if ident.start() > 0 and (text[ident.start() - 1] in ".?" or _is_word(text, ident)):
                 continue
-            chain = _chain_at(text, ident.start(), ident.end())
+            chain = _chain_at(text, start=ident.start(), root_end=ident.end())
             if chain is None:
                 continue
             call = _OR_VALUE.match(text, chain.end)
@@ -147,7 +147,7 @@ def _is_word(text: str, ident: re.Match[str]) -> bool:
     return text[ident.start() - 1].isalnum() or text[ident.start() - 1] == "_"
 
 
-def _chain_at(text: str, start: int, root_end: int) -> _Chain | None:
+def _chain_at(text: str, *, start: int, root_end: int) -> _Chain | None:
     """A dotted chain from an identifier, when it has at least one `.?` step."""
     path = text[start:root_end]
     guards: list[str] = []

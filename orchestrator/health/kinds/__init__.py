@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator.health.kinds import (
+    apiservice,
     crd,
     daemonset,
     deployment,
@@ -42,6 +43,7 @@ BUILTIN_CHECKS: Mapping[tuple[str, str], Check] = {
     ("networking.k8s.io", "Ingress"): ingress.check,
     ("autoscaling", "HorizontalPodAutoscaler"): hpa.check,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crd.check,
+    ("apiregistration.k8s.io", "APIService"): apiservice.check,
 }
 
 

@@ -78,7 +78,7 @@ def _no_phase(obj: Mapping[str, Any]) -> Verdict:
 
 
 def _pending(obj: Mapping[str, Any]) -> Verdict:
-    if (stuck := _waiting_problem(obj)) is not None:
+    if (stuck := _waiting_problem(obj) or _crashed(obj)) is not None:
         return stuck
     scheduled = condition(obj, "PodScheduled")
     if scheduled is not None and scheduled.status == "False":

@@ -118,24 +118,19 @@ class Setup:
     def widget_path(self) -> str:
         return f"/apis/{self.group}/v1/namespaces/{self.app_ns}/widgets/gear"
 
-    def entry(self, sha: str, phase: str) -> dict[str, Any] | None:
+    def entries(self, sha: str) -> list[dict[str, Any]]:
+        """The note entries the agent wrote for a commit, oldest first."""
+        ref = f"--ref=refs/notes/orchestrator/{ENV}"
         try:
-            text = git(
-                "notes", f"--ref=refs/notes/orchestrator/{ENV}", "show", sha, cwd=self.bus.bare
-            )
-        except AssertionError:
-            return None
-        found = [e for e in json.loads(text)["entries"] if e["phase"] == phase]
-        return found[-1] if found else None
-
-    def phases(self, sha: str) -> list[str]:
-        try:
-            text = git(
-                "notes", f"--ref=refs/notes/orchestrator/{ENV}", "show", sha, cwd=self.bus.bare
-            )
+            text = git("notes", ref, "show", sha, cwd=self.bus.bare)
         except AssertionError:
             return []
-        return [e["phase"] for e in json.loads(text)["entries"]]
+        found: list[dict[str, Any]] = json.loads(text)["entries"]
+        return found
+
+    def entry(self, sha: str, phase: str) -> dict[str, Any] | None:
+        found = [e for e in self.entries(sha) if e["phase"] == phase]
+        return found[-1] if found else None
 
     def wait_entry(self, sha: str, phase: str) -> dict[str, Any]:
         return eventually(
@@ -181,7 +176,7 @@ def test_the_agent_waits_for_the_cel_rule_and_refuses_a_broken_one(setup: Setup)
     )
     # Without a status the rule cannot say Healthy; the agent must keep waiting.
     time.sleep(5)
-    assert setup.phases(delivery) == [], setup.agent.log()[-3000:]
+    assert setup.entries(delivery) == [], setup.agent.log()[-3000:]
 
     ready = {"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Done"}]}}
     resp = admin.request(

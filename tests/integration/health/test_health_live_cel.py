@@ -96,7 +96,7 @@ def widget_kind(kube: KubeClient) -> Iterator[None]:
         )
 
 
-def _widget(kube: KubeClient, namespace: str, name: str) -> Target:
+def _widget(kube: KubeClient, *, namespace: str, name: str) -> Target:
     obj = {
         "apiVersion": API_VERSION,
         "kind": "Widget",
@@ -106,7 +106,7 @@ def _widget(kube: KubeClient, namespace: str, name: str) -> Target:
     return Target.of(kube.apply(obj, field_manager=FIELD_MANAGER))
 
 
-def _set_status(cluster: Cluster, namespace: str, name: str, status: dict[str, Any]) -> None:
+def _set_status(cluster: Cluster, *, namespace: str, name: str, status: dict[str, Any]) -> None:
     path = f"/apis/{API_VERSION}/namespaces/{namespace}/widgets/{name}/status"
     resp = cluster.admin().request(
         "PATCH", path, {"status": status}, content_type="application/merge-patch+json"
@@ -118,10 +118,10 @@ def _set_status(cluster: Cluster, namespace: str, name: str, status: dict[str, A
 def test_a_cel_rule_decides_a_custom_resource_until_it_is_ready(
     kube: KubeClient, access: ClusterAccess, cluster: Cluster, namespace: str
 ) -> None:
-    target = _widget(kube, namespace, "gear")
+    target = _widget(kube, namespace=namespace, name="gear")
 
     first = observe(access, [target], rules=RULES).objects[0]
-    _set_status(cluster, namespace, "gear", {"phase": "Provisioning"})
+    _set_status(cluster, namespace=namespace, name="gear", status={"phase": "Provisioning"})
     provisioning = observe(access, [target], rules=RULES).objects[0]
     without_rule = observe(access, [target]).objects[0]
 
@@ -134,7 +134,7 @@ def test_a_cel_rule_decides_a_custom_resource_until_it_is_ready(
     def become_ready() -> None:
         time.sleep(1.5)
         ready = {"phase": "Ready", "conditions": [{"type": "Ready", "status": "True"}]}
-        _set_status(cluster, namespace, "gear", ready)
+        _set_status(cluster, namespace=namespace, name="gear", status=ready)
 
     writer = threading.Thread(target=become_ready)
     writer.start()
@@ -151,9 +151,11 @@ def test_a_cel_rule_decides_a_custom_resource_until_it_is_ready(
 def test_a_cel_failed_expression_stops_the_wait_at_once(
     kube: KubeClient, access: ClusterAccess, cluster: Cluster, namespace: str
 ) -> None:
-    target = _widget(kube, namespace, "cog")
+    target = _widget(kube, namespace=namespace, name="cog")
     broken = {"type": "Ready", "status": "False", "reason": "ConfigError", "message": "size 3"}
-    _set_status(cluster, namespace, "cog", {"phase": "Error", "conditions": [broken]})
+    _set_status(
+        cluster, namespace=namespace, name="cog", status={"phase": "Error", "conditions": [broken]}
+    )
     started = time.monotonic()
 
     with pytest.raises(HealthCheckFailed) as failed:
