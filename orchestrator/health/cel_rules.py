@@ -17,11 +17,10 @@ Flux. The verdict follows Flux's evaluator (RFC-0009):
 The library is `common-expression-language` (the `cel` module), chosen over
 `cel-python`: it is a compiled Rust implementation, five to fifteen times
 faster on our expressions (a health check runs every second for every
-object), compiles once into a reusable program, ships type information, and
-needs no other package; `cel-python` is pure Python and pulls in lark,
-pendulum, jmespath and google-re2. Neither parses
-cel-go's optional syntax (`a.?b`), which `cel_source` desugars for the
-`.orValue()` form.
+object), compiles once into a reusable program and ships type information;
+`cel-python` is pure Python and pulls in lark, pendulum, jmespath, pyyaml
+and google-re2. Neither parses cel-go's optional syntax (`a.?b`), which
+`cel_source` desugars for the `.orValue()` form.
 
 Bounded like the rest of the health code, so no rule can stall the agent:
 an expression is at most `MAX_EXPRESSION_CHARS` long and nests at most
