@@ -33,6 +33,7 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── ClusterUnreachable
     │   ├── Forbidden
     │   ├── NotFound
+    │   ├── PreconditionFailed       a delete's uid precondition: the object is another one now
     │   ├── UnknownKind              names apiVersion, kind and the file
     │   ├── DryRunFailed             every rejection of a delivery, nothing applied
     │   ├── ApplyFailed              one object, or every failure of one apply stage
@@ -227,6 +228,10 @@ class Forbidden(KubeError):
 
 class NotFound(KubeError):
     """The object (or its namespace) does not exist."""
+
+
+class PreconditionFailed(KubeError):
+    """A delete with a uid precondition met another object of that name (409)."""
 
 
 class UnknownKind(KubeError):
