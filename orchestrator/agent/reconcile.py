@@ -53,6 +53,7 @@ from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
+from orchestrator.promote.run_allowance import run_refusals
 from orchestrator.promote.source import (
     delivered_trailers,
     environment_policy_at,
@@ -530,6 +531,10 @@ class Pipeline:
             except GitError as exc:
                 raise SignatureError(str(exc)) from exc
 
+    def _secret_reads(self) -> bool:
+        """Whether the cluster's ceiling lets verification runs select Secrets."""
+        return False
+
     def _check_allowed(self, manifests: Sequence[Manifest], policy: EnvironmentPolicy) -> None:
         delivered_crds = table_scope(crd_scopes(m.body for m in manifests))
         scope = chain(builtin_scope, delivered_crds)
@@ -546,6 +551,10 @@ class Pipeline:
             reason = policy.allow.refusal(manifest.ref, namespaced=namespaced)
             if reason is not None:
                 refusals.append(f"{manifest.path}: {reason}")
+        # Runs are created with the agent's identity too: the same allowance binds them.
+        refusals += run_refusals(
+            policy.verification, allow=policy.allow, secret_reads=self._secret_reads()
+        )
         if refusals:
             raise ObjectsNotAllowed(refusals)
 
