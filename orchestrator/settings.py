@@ -116,6 +116,15 @@ class AgentSettings(_Group):
     drift_interval_seconds: float = Field(
         default=300.0, gt=0, description="Re-apply the current revision this often (self-heal)."
     )
+    drift_retries: int = Field(
+        default=2,
+        ge=0,
+        description="A drift run of a revision verified here that fails (apply, prune, health, "
+        "verification) is tried this many more times before it counts as failed and rolls back.",
+    )
+    drift_retry_seconds: float = Field(
+        default=10.0, gt=0, description="Pause before each of those retries."
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Parameters for $(params.<name>)$ placeholders; override the repository's "

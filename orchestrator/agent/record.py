@@ -118,3 +118,19 @@ def promoted_targets(entries: Sequence[NoteEntry], *, revision: str) -> set[str]
             if isinstance(promotion, dict) and isinstance(promotion.get("target"), str):
                 done.add(promotion["target"])
     return done
+
+
+# The stages whose failure rolls back (when the policy asks for it), and that a
+# drift run retries first: what the cluster says can change from one look to the next.
+ROLLBACK_STAGES = frozenset({Stage.APPLY, Stage.PRUNE, Stage.HEALTH, Stage.VERIFICATION})
+
+
+def retry_drift_failure(*, stage: Stage, verified: bool, attempt: int, retries: int) -> bool:
+    """Whether a failed run should look again before it counts (and rolls back).
+
+    Only for a revision this agent already verified here (a drift run, or the
+    same revision after a restart): a moment of Unknown health or a hiccup of
+    the API server must not undo a delivery that was fine. A new revision fails
+    at once, since nothing was known good about it.
+    """
+    return verified and stage in ROLLBACK_STAGES and attempt < retries
