@@ -38,6 +38,7 @@ class Phase(StrEnum):
     PROMOTED = "Promoted"  # healthy, and the promotion commits are on the bus
     ROLLED_BACK = "RolledBack"  # failed, and the last healthy revision was re-applied
     DRIFT_CORRECTED = "DriftCorrected"  # the cluster had drifted and was re-applied
+    SUPERSEDED = "Superseded"  # healthy, but the target holds a newer revision's promotion
 
 
 class Stage(StrEnum):
@@ -108,11 +109,14 @@ class Report:
         )
 
 
+_PROMOTION_DONE = frozenset({Phase.PROMOTED, Phase.SUPERSEDED})
+
+
 def promoted_targets(entries: Sequence[NoteEntry], *, revision: str) -> set[str]:
-    """Target environments a Promoted entry already records for `revision`."""
+    """Targets a Promoted (or Superseded) entry already settles for `revision`."""
     done: set[str] = set()
     for entry in entries:
-        if entry.phase != Phase.PROMOTED or entry.fields.get("revision") != revision:
+        if entry.phase not in _PROMOTION_DONE or entry.fields.get("revision") != revision:
             continue
         for promotion in entry.fields.get("promotions") or []:
             if isinstance(promotion, dict) and isinstance(promotion.get("target"), str):
