@@ -62,6 +62,7 @@ from orchestrator.kube.prune import PruneOptions
 from orchestrator.kube.rollback import rollback_target
 from orchestrator.manifests import Manifest
 from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
+from orchestrator.promote.allowance import Allowance, effective_allowance
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
@@ -356,13 +357,19 @@ class Pipeline:
             Stage.POLICY,
             lambda: environment_policy_at(self.repo, revision, environment=self.env),
         )
+        allowance = self._stage(
+            Stage.POLICY,
+            lambda: effective_allowance(
+                policy.allow, self.settings.trust.ceiling, environment=self.env
+            ),
+        )
         if policy.trust.signers:
             self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
         delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
         if report is not None:
             report.delivery = delivery.feature
         manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
-        self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy))
+        self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy, allowance))
         return policy, delivery, manifests
 
     def _manifests(self, revision: str, policy: EnvironmentPolicy) -> list[Manifest]:
@@ -632,11 +639,9 @@ class Pipeline:
             except GitError as exc:
                 raise SignatureError(str(exc)) from exc
 
-    def _secret_reads(self) -> bool:
-        """Whether the cluster's ceiling lets verification runs select Secrets."""
-        return False
-
-    def _check_allowed(self, manifests: Sequence[Manifest], policy: EnvironmentPolicy) -> None:
+    def _check_allowed(
+        self, manifests: Sequence[Manifest], policy: EnvironmentPolicy, allowance: Allowance
+    ) -> None:
         delivered_crds = table_scope(crd_scopes(m.body for m in manifests))
         scope = chain(builtin_scope, delivered_crds)
         refusals = []
@@ -649,12 +654,12 @@ class Pipeline:
                     ).namespaced
                 except UnknownKind:
                     namespaced = bool(manifest.ref.namespace)
-            reason = policy.allow.refusal(manifest.ref, namespaced=namespaced)
+            reason = allowance.refusal(manifest.ref, namespaced=namespaced)
             if reason is not None:
                 refusals.append(f"{manifest.path}: {reason}")
         # Runs are created with the agent's identity too: the same allowance binds them.
         refusals += run_refusals(
-            policy.verification, allow=policy.allow, secret_reads=self._secret_reads()
+            policy.verification, allow=allowance, secret_reads=allowance.secret_reads
         )
         if refusals:
             raise ObjectsNotAllowed(refusals)

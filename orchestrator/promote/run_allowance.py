@@ -21,10 +21,20 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from typing import Protocol
 
 from orchestrator.health.run_template import RunTemplate
 from orchestrator.objectref import ObjectRef
-from orchestrator.promote.policy import Allow
+
+
+class Allows(Protocol):
+    """An allowance: the effective one (`promote.allowance`) or a policy's own `allow`."""
+
+    @property
+    def namespaces(self) -> Sequence[str] | None: ...
+
+    def refusal(self, ref: ObjectRef, *, namespaced: bool) -> str | None: ...
+
 
 __all__ = ["run_refusals"]
 
@@ -33,7 +43,7 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def _template_refusals(template: RunTemplate, *, allow: Allow, secret_reads: bool) -> list[str]:
+def _template_refusals(template: RunTemplate, *, allow: Allows, secret_reads: bool) -> list[str]:
     where = f"verification run {template.name}"
     run = ObjectRef(
         group=_group(template.api_version),
@@ -66,7 +76,7 @@ def _template_refusals(template: RunTemplate, *, allow: Allow, secret_reads: boo
 
 
 def run_refusals(
-    templates: Sequence[RunTemplate], *, allow: Allow, secret_reads: bool = False
+    templates: Sequence[RunTemplate], *, allow: Allows, secret_reads: bool = False
 ) -> list[str]:
     """Why each of `templates` may not run here (empty: all may)."""
     found: list[str] = []
