@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from e2e.controlplane import Cluster
 from orchestrator.agent.record import Phase, Report
@@ -215,7 +216,8 @@ def test_a_verification_run_outside_the_allowance_is_refused(env: TrustEnv) -> N
     assert runs == []
 
 
-def test_a_secret_value_never_reaches_the_repository_or_the_logs(env: TrustEnv) -> None:
+def _secret_and_run(env: TrustEnv) -> tuple[str, str]:
+    """A Secret with a unique value, and a revision whose run selects it; (value, revision)."""
     ns = env.app_ns
     secret_value = f"s3cret-{uuid.uuid4().hex}"
     env.kube.apply(
@@ -252,6 +254,19 @@ def test_a_secret_value_never_reaches_the_repository_or_the_logs(env: TrustEnv) 
         {POLICY: rules, "manifests/app.yaml": documents(config_map("app", ns, v="1"))},
         message="Deliver app with a run that reads a Secret",
     )
+    return secret_value, revision
+
+
+def _nowhere(env: TrustEnv, secret_value: str, logs: str) -> None:
+    in_git = env.everything_in_git()
+    assert "orchestrator.note/v1" in in_git  # the notes are there to be searched
+    for form in forms(secret_value):
+        assert form not in in_git
+        assert form not in logs
+
+
+def test_a_secret_value_never_reaches_the_repository_or_the_logs(env: TrustEnv) -> None:
+    secret_value, revision = _secret_and_run(env)
 
     with contextlib.contextmanager(capture_logs)() as logs:
         outcome = env.reconcile(revision)
@@ -260,8 +275,56 @@ def test_a_secret_value_never_reaches_the_repository_or_the_logs(env: TrustEnv) 
     assert outcome.stage is not None
     assert str(outcome.stage) == "NotAllowed"
     assert "verification run peek: its selector reads Secrets" in outcome.message
-    in_git = env.everything_in_git()
-    assert "NotAllowed" in in_git  # the note is there to be searched
-    for form in forms(secret_value):
-        assert form not in in_git
-        assert form not in logs.text
+    _nowhere(env, secret_value, logs.text)
+
+
+def test_a_run_the_ceiling_lets_read_a_secret_keeps_it_out_of_notes_and_logs(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    env = TrustEnv(cluster=cluster, root=tmp_path, trust={"ceiling": {"secret_reads": True}})
+    try:
+        secret_value, revision = _secret_and_run(env)
+
+        with contextlib.contextmanager(capture_logs)() as logs:
+            outcome = env.reconcile(revision)
+
+        assert outcome.phase is Phase.HEALTHY, outcome.message
+        (healthy,) = env.note(revision)
+        (run,) = healthy["runs"]
+        assert run["outputs"] == {"token": "withheld: the run reads a Secret"}
+        _nowhere(env, secret_value, logs.text)
+    finally:
+        env.close()
+
+
+def test_an_older_revision_is_noted_superseded_and_pushes_nothing(env: TrustEnv) -> None:
+    ns = env.app_ns
+    rules = {"allow": {"namespaces": [ns]}, "health": {"timeout": "20s"}}
+    both = {
+        "apiVersion": "orchestrator.dev/v1alpha1",
+        "kind": "PromotionPolicy",
+        "environments": {
+            ENV: {**rules, "promotion": {"to": ["production"], "mode": "auto"}},
+            "production": rules,
+        },
+    }
+    text = yaml.safe_dump(both)
+    env.commit({POLICY: text}, message="Set up production", branch="production")
+    older = env.commit(
+        {POLICY: text, "manifests/app.yaml": documents(config_map("app", ns, v="A"))},
+        message="Deliver A",
+    )
+    newer = env.commit(
+        {"manifests/app.yaml": documents(config_map("app", ns, v="B"))}, message="Deliver B"
+    )
+    assert env.reconcile(newer).phase is Phase.PROMOTED
+    promoted = env.bus.tip("production")
+
+    outcome = env.reconcile(older)  # a replica that was behind
+
+    assert outcome.phase is Phase.SUPERSEDED
+    superseded = env.note(older)[-1]
+    assert superseded["phase"] == "Superseded"
+    assert superseded["promotions"][0]["supersededBy"] == newer
+    assert env.bus.tip("production") == promoted
+    assert "v: B" in env.bus.show("production", "manifests/app.yaml")

@@ -53,7 +53,14 @@ def documents(*objects: Mapping[str, Any]) -> str:
 class TrustEnv:
     """A bus with a `staging` branch, an agent namespace, an app namespace, one Pipeline."""
 
-    def __init__(self, *, cluster: Cluster, root: Path, **agent: Any) -> None:
+    def __init__(
+        self,
+        *,
+        cluster: Cluster,
+        root: Path,
+        trust: Mapping[str, Any] | None = None,
+        **agent: Any,
+    ) -> None:
         self.uid = uuid.uuid4().hex[:8]
         self.kube = KubeClient.from_kubeconfig(cluster.kubeconfig)
         self.agent_ns = f"agent-{self.uid}"
@@ -71,6 +78,7 @@ class TrustEnv:
                 "agent": {"environment": ENV, "identity": "staging-agent", **agent},
                 "cluster": {"kubeconfig": str(cluster.kubeconfig), "namespace": self.agent_ns},
                 "server": {"enabled": False},
+                "trust": dict(trust or {}),
             }
         )
         self.repo = CacheRepo.open(root / "cache" / "agent", remote_url=str(self.bus.bare))
@@ -78,8 +86,8 @@ class TrustEnv:
             settings=self.settings, repo=self.repo, kube=self.kube, health_interval=0.2
         )
 
-    def commit(self, files: Mapping[str, str | None], *, message: str) -> str:
-        return self.bus.commit(ENV, files, message=message)
+    def commit(self, files: Mapping[str, str | None], *, message: str, branch: str = ENV) -> str:
+        return self.bus.commit(branch, files, message=message)
 
     def reconcile(self, revision: str) -> Outcome:
         self.repo.poll([f"refs/heads/{ENV}"])
