@@ -10,11 +10,13 @@ wakes up, it still holds a rebuild of "Promote A": it must push nothing.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -22,7 +24,7 @@ import yaml
 from e2e.controlplane import Cluster
 from orchestrator.kube.client import KubeClient
 from tests.support.agents import AgentProcess, eventually
-from tests.support.workrepo import WorkRepo
+from tests.support.workrepo import WorkRepo, git
 
 from .trust_env import config_map, documents
 
@@ -97,6 +99,13 @@ class Replicas:
                 return value.partition("@")[2]
         return None
 
+    def note(self, revision: str) -> list[dict[str, Any]]:
+        text = git(
+            "notes", "--ref=refs/notes/orchestrator/staging", "show", revision, cwd=self.bus.bare
+        )
+        entries: list[dict[str, Any]] = json.loads(text)["entries"]
+        return entries
+
     def logs(self) -> str:
         return "\n".join(f"=== {a.name}\n{a.log()[-4000:]}" for a in self.agents)
 
@@ -168,3 +177,8 @@ def test_a_leader_resumed_after_a_newer_promotion_pushes_nothing_stale(
 
     assert bus.tip("production") == newest
     assert "version: B" in bus.show("production", "manifests/app.yaml")
+    # Notes say which replica wrote them, in which term of the Lease.
+    promoted = [e for e in replicas.note(b) if e["phase"] == "Promoted"]
+    assert [(e["writer"], e["fencingToken"]) for e in promoted] == [("replica-2", 1)]
+    healthy_a = [e for e in replicas.note(a) if e["phase"] == "Healthy"]
+    assert [(e["writer"], e["fencingToken"]) for e in healthy_a] == [("replica-1", 0)]
