@@ -132,6 +132,13 @@ def _superseded_record(ref: str, target: str, exc: PromotionSuperseded) -> dict[
     }
 
 
+def _promotion_result(record: dict[str, Any]) -> tuple[str, str]:
+    """(target, result) for the metrics: promoted, unchanged or superseded."""
+    if "supersededBy" in record:
+        return record["target"], "superseded"
+    return record["target"], "promoted" if record["pushed"] else "unchanged"
+
+
 class Pipeline:
     """Reconciles revisions of one environment; safe to call again for the same revision."""
 
@@ -178,40 +185,12 @@ class Pipeline:
             outcome.message = str(latest.fields.get("message", ""))
             self._hold_rollback(revision, outcome=outcome)
             return outcome
-        verified = revision in self._verified()
-        attempt = 0
-        while True:
-            try:
-                policy, delivery = self._deliver(
-                    revision, report=report, outcome=outcome, cancel=cancel
-                )
-                break
-            except StageFailed as failed:
-                if isinstance(failed.cause, HealthWaitCancelled):
-                    log.info("%s: superseded while checking health; not recorded", revision[:12])
-                    outcome.message = str(failed.cause)
-                    return outcome
-                retries = self.settings.agent.drift_retries
-                if not retry_drift_failure(
-                    stage=failed.stage, verified=verified, attempt=attempt, retries=retries
-                ):
-                    self._failed(revision, failed, latest=latest, report=report, outcome=outcome)
-                    rollback = outcome.policy is not None and outcome.policy.rollback
-                    if rollback and failed.stage in ROLLBACK_STAGES:
-                        self._roll_back(revision, report=report, outcome=outcome, cancel=cancel)
-                    return outcome
-                attempt += 1
-                log.warning(
-                    "%s: %s on a revision verified here; looking again (%d/%d): %s",
-                    revision[:12],
-                    failed.stage,
-                    attempt,
-                    retries,
-                    failed.cause,
-                )
-                if cancel.wait(self.settings.agent.drift_retry_seconds):
-                    outcome.message = "cancelled while waiting to look again"
-                    return outcome
+        delivered = self._deliver_settled(
+            revision, report=report, outcome=outcome, latest=latest, cancel=cancel
+        )
+        if delivered is None:
+            return outcome
+        policy, delivery = delivered
         outcome.phase = Phase.HEALTHY
         if not any(e.phase == Phase.HEALTHY for e in existing):
             self._record(revision, report.entry(Phase.HEALTHY))
@@ -232,6 +211,52 @@ class Pipeline:
             existing=existing,
         )
         return outcome
+
+    def _deliver_settled(
+        self,
+        revision: str,
+        *,
+        report: Report,
+        outcome: Outcome,
+        latest: NoteEntry | None,
+        cancel: threading.Event,
+    ) -> tuple[EnvironmentPolicy, Delivery] | None:
+        """`_deliver`, with a failure of a revision verified here looked at again first.
+
+        None when it failed for good (recorded, rolled back if the policy says so)
+        or was cancelled (not recorded).
+        """
+        verified = revision in self._verified()
+        retries = self.settings.agent.drift_retries
+        attempt = 0
+        while True:
+            try:
+                return self._deliver(revision, report=report, outcome=outcome, cancel=cancel)
+            except StageFailed as failed:
+                if isinstance(failed.cause, HealthWaitCancelled):
+                    log.info("%s: superseded while checking health; not recorded", revision[:12])
+                    outcome.message = str(failed.cause)
+                    return None
+                if not retry_drift_failure(
+                    stage=failed.stage, verified=verified, attempt=attempt, retries=retries
+                ):
+                    self._failed(revision, failed, latest=latest, report=report, outcome=outcome)
+                    rollback = outcome.policy is not None and outcome.policy.rollback
+                    if rollback and failed.stage in ROLLBACK_STAGES:
+                        self._roll_back(revision, report=report, outcome=outcome, cancel=cancel)
+                    return None
+                attempt += 1
+                log.warning(
+                    "%s: %s on a revision verified here; looking again (%d/%d): %s",
+                    revision[:12],
+                    failed.stage,
+                    attempt,
+                    retries,
+                    failed.cause,
+                )
+                if cancel.wait(self.settings.agent.drift_retry_seconds):
+                    outcome.message = "cancelled while waiting to look again"
+                    return None
 
     def _failed(
         self,
@@ -552,69 +577,80 @@ class Pipeline:
             ):
                 self._record(revision, report.entry(Phase.WAITING, message=verdict.reason))
             return
-        results: list[dict[str, Any]] = []
-        superseded: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
         try:
             for target in pending:
-                request = PromotionRequest(
-                    source_env=self.env,
-                    source_commit=revision,
-                    feature=delivery.feature,
-                    target_env=target,
-                    mode=policy.promotion.mode,
-                    paths=tuple(policy.promoted_paths),
-                    health=report.health or "Healthy",
-                    verified_by=self.settings.agent.identity,
-                    origin_commit=delivery.origin_commit,
-                )
-                failpoints.reach("before-promotion-push")
-                try:
-                    result = promote(
-                        self.repo, request, author=self.author, signer=self.signer, fence=self.fence
+                records.append(
+                    self._push_one(
+                        revision, target, policy=policy, delivery=delivery, report=report
                     )
-                except PromotionSuperseded as exc:
-                    log.warning("%s: not promoted to %s: %s", revision[:12], target, exc)
-                    superseded.append(_superseded_record(request.target_ref, target, exc))
-                    continue
-                failpoints.reach("after-promotion-push")
-                log.info(
-                    "%s: promoted to %s (%s)",
-                    revision[:12],
-                    result.target_ref,
-                    "pushed" if result.pushed else "already there",
-                )
-                results.append(
-                    {
-                        "target": target,
-                        "ref": result.target_ref,
-                        "commit": result.commit,
-                        "pushed": result.pushed,
-                    }
                 )
         except (GitError, ValueError) as exc:
-            report.promotions = results
-            done = {r["target"] for r in results}
-            outcome.promotions = [
-                (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
-            ] + [(t, "failed") for t in pending if t not in done]
+            report.promotions = records
+            done = {r["target"] for r in records}
+            outcome.promotions = [_promotion_result(r) for r in records] + [
+                (t, "failed") for t in pending if t not in done
+            ]
             outcome.stage = Stage.PROMOTION
             outcome.message = str(exc)
             self._record(
                 revision, report.entry(Phase.FAILED, stage=Stage.PROMOTION, message=str(exc))
             )
             return
-        report.promotions = results + superseded
-        outcome.promotions = [
-            (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
-        ] + [(r["target"], "superseded") for r in superseded]
-        if results or not superseded:
+        report.promotions = records
+        outcome.promotions = [_promotion_result(r) for r in records]
+        superseded = [str(r["message"]) for r in records if "supersededBy" in r]
+        if len(superseded) < len(records):
             outcome.phase = Phase.PROMOTED
             self._record(revision, report.entry(Phase.PROMOTED))
             return
         # Older than what every target holds: recorded as such, nothing pushed.
         outcome.phase = Phase.SUPERSEDED
-        outcome.message = "; ".join(str(r["message"]) for r in superseded)
+        outcome.message = "; ".join(superseded)
         self._record(revision, report.entry(Phase.SUPERSEDED, message=outcome.message))
+
+    def _push_one(
+        self,
+        revision: str,
+        target: str,
+        *,
+        policy: EnvironmentPolicy,
+        delivery: Delivery,
+        report: Report,
+    ) -> dict[str, Any]:
+        """Promote to one target; its record for the note (superseded: nothing pushed)."""
+        request = PromotionRequest(
+            source_env=self.env,
+            source_commit=revision,
+            feature=delivery.feature,
+            target_env=target,
+            mode=policy.promotion.mode,
+            paths=tuple(policy.promoted_paths),
+            health=report.health or "Healthy",
+            verified_by=self.settings.agent.identity,
+            origin_commit=delivery.origin_commit,
+        )
+        failpoints.reach("before-promotion-push")
+        try:
+            result = promote(
+                self.repo, request, author=self.author, signer=self.signer, fence=self.fence
+            )
+        except PromotionSuperseded as exc:
+            log.warning("%s: not promoted to %s: %s", revision[:12], target, exc)
+            return _superseded_record(request.target_ref, target, exc)
+        failpoints.reach("after-promotion-push")
+        log.info(
+            "%s: promoted to %s (%s)",
+            revision[:12],
+            result.target_ref,
+            "pushed" if result.pushed else "already there",
+        )
+        return {
+            "target": target,
+            "ref": result.target_ref,
+            "commit": result.commit,
+            "pushed": result.pushed,
+        }
 
     # -- stages -------------------------------------------------------------------
 
