@@ -49,7 +49,9 @@ from orchestrator.settings import GitSettings, Settings
 log = logging.getLogger("orchestrator.agent")
 
 PUBLISH_LABEL = "orchestrator.dev/publish"
-_SUCCESS = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED})
+_SUCCESS = frozenset(
+    {Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED, Phase.SUPERSEDED}
+)
 FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
 
@@ -326,6 +328,7 @@ def run_agent(settings: Settings) -> int:
             readiness=readiness,
         )
         scheduler = daemon.scheduler
+        pipeline.fence = daemon.leadership.fence  # every write to the bus is fenced
         work.wake_at = lambda when: scheduler.run_at(DRIFT_JOB, when)
     if daemon.server is not None:
         # Its own cache clone: polling the agent's clone would swallow the agent's next change.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, get_args, get_origin
 
 import click
@@ -49,6 +50,31 @@ def _default(field: Any) -> str:
     return f"`{field.default}`"
 
 
+def _rows(model: type[BaseModel], *, prefix: tuple[str, ...], env: bool) -> list[str]:
+    """One table row per setting; a nested group's settings follow with a dotted name.
+
+    Without `env`, the settings are fields of list entries (set in a JSON list), which
+    have no variable of their own.
+    """
+    rows = []
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            rows.extend(_rows(nested, prefix=path, env=env))
+            continue
+        variable = (
+            "`" + ENV_PREFIX + "__".join(p.upper() for p in path) + "`" if env else "(in the list)"
+        )
+        default = _default(field)
+        if name == "identity":
+            default = "`orchestrator@<hostname>`"
+        description = (field.description or "").replace("|", "\\|")
+        kind = _type_name(field.annotation).replace("|", "\\|")
+        rows.append(f"| `{'.'.join(path)}` | {variable} | {kind} | {default} | {description} |")
+    return rows
+
+
 def render() -> str:
     lines = [_HEADER]
     for group_name, group_field in Settings.model_fields.items():
@@ -56,33 +82,21 @@ def render() -> str:
         assert isinstance(model, type)
         assert issubclass(model, BaseModel)
         lines.append(f"## `{group_name}`\n")
-        lines.append(f"{(model.__doc__ or '').strip()}\n")
-        lines += _table(model, prefix=group_name, env=f"{ENV_PREFIX}{group_name.upper()}__")
+        lines.append(f"{inspect.cleandoc(model.__doc__ or '')}\n")
+        lines.append("| setting | environment variable | type | default | meaning |")
+        lines.append("| --- | --- | --- | --- | --- |")
+        lines.extend(_rows(model, prefix=(group_name,), env=True))
+        lines.append("")
         for name, field in model.model_fields.items():
             item = _list_item_model(field.annotation)
             if item is not None:
                 lines.append(f"### `{group_name}.{name}[]`\n")
-                lines.append(f"{(item.__doc__ or '').strip()}\n")
-                lines += _table(item, prefix=f"{group_name}.{name}[]", env=None)
+                lines.append(f"{inspect.cleandoc(item.__doc__ or '')}\n")
+                lines.append("| setting | environment variable | type | default | meaning |")
+                lines.append("| --- | --- | --- | --- | --- |")
+                lines.extend(_rows(item, prefix=(f"{group_name}.{name}[]",), env=False))
+                lines.append("")
     return "\n".join(lines)
-
-
-def _table(model: type[BaseModel], *, prefix: str, env: str | None) -> list[str]:
-    """One row per field; `env` is the variables' prefix (None: set inside a JSON list)."""
-    lines = [
-        "| setting | environment variable | type | default | meaning |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for name, field in model.model_fields.items():
-        variable = f"`{env}{name.upper()}`" if env is not None else "(in the list)"
-        default = _default(field)
-        if name == "identity":
-            default = "`orchestrator@<hostname>`"
-        description = (field.description or "").replace("|", "\\|")
-        kind = _type_name(field.annotation).replace("|", "\\|")
-        lines.append(f"| `{prefix}.{name}` | {variable} | {kind} | {default} | {description} |")
-    lines.append("")
-    return lines
 
 
 def _list_item_model(annotation: Any) -> type[BaseModel] | None:
