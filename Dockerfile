@@ -27,7 +27,7 @@ COPY orchestrator ./orchestrator
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
     && python -m venv /opt/orchestrator \
     && /opt/orchestrator/bin/pip install --upgrade pip setuptools wheel \
-    && /opt/orchestrator/bin/pip install /wheels/*.whl \
+    && /opt/orchestrator/bin/pip install "$(echo /wheels/*.whl)[otel]" \
     && /opt/orchestrator/bin/orchestrator --version
 
 FROM ${PYTHON_IMAGE} AS runtime

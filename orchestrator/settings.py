@@ -257,6 +257,11 @@ class ReportSettings(_Group):
     notification_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Timeout of one notification request."
     )
+    traces_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector (e.g. http://otel-collector:4318): one trace per "
+        "reconcile, a span per stage. Needs the otel extra (the image has it).",
+    )
 
 
 class CeilingSettings(_Group):

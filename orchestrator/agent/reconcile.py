@@ -74,6 +74,7 @@ from orchestrator.promote.source import (
     manifests_at,
     params_at,
 )
+from orchestrator.report.tracing import Tracing, traced
 from orchestrator.settings import Settings
 
 log = logging.getLogger("orchestrator.agent")
@@ -153,6 +154,7 @@ class Pipeline:
         health_interval: float = 1.0,
         fence: Callable[[], Fence] | None = None,
         on_record: Callable[[NoteEntry], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         # Called before every write to the bus; raises LeadershipLost to stop it.
@@ -164,6 +166,7 @@ class Pipeline:
         self.now = now
         self.health_interval = health_interval
         self.on_record = on_record or (lambda _entry: None)
+        self.tracing = tracing or Tracing()
         self.author = Identity(name=settings.git.author_name, email=settings.git.author_email)
         self.field_manager = f"orchestrator-{self.env}"
         self._loaded: tuple[tuple[str, str], list[Manifest]] | None = None
@@ -173,6 +176,7 @@ class Pipeline:
 
     # -- the pipeline ---------------------------------------------------------------
 
+    @traced("reconcile")
     def reconcile(self, revision: str, *, cancel: threading.Event | None = None) -> Outcome:
         """Deliver `revision`, record it, promote it if healthy and allowed."""
         cancel = cancel or threading.Event()
@@ -300,6 +304,7 @@ class Pipeline:
             # Only costs a rollback target; the next healthy reconcile writes it again.
             log.error("%s: cannot record it as verified: %s", revision[:12], exc)
 
+    @traced("rollback")
     def _roll_back(
         self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
     ) -> None:
@@ -376,6 +381,7 @@ class Pipeline:
             failpoints.reach("after-verification")
         return policy, delivery
 
+    @traced("admit")
     def _admit(
         self, revision: str, *, report: Report | None = None
     ) -> tuple[EnvironmentPolicy, Delivery, list[Manifest]]:
@@ -413,6 +419,7 @@ class Pipeline:
         self._loaded = ((revision, policy.path), manifests)
         return manifests
 
+    @traced("apply")
     def _apply(
         self,
         revision: str,
@@ -453,6 +460,7 @@ class Pipeline:
             into=into,
         )
 
+    @traced("health")
     def _check_health(
         self,
         revision: str,
@@ -504,6 +512,7 @@ class Pipeline:
             if obj["object"] in status_of:
                 obj["health"] = status_of[obj["object"]]
 
+    @traced("verification")
     def _run_verification(
         self,
         revision: str,
@@ -542,6 +551,7 @@ class Pipeline:
             raise StageFailed(Stage.VERIFICATION, exc) from exc
         report.runs = [r.as_record() for r in results]
 
+    @traced("promotion")
     def _promote(
         self,
         revision: str,

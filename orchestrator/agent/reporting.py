@@ -1,4 +1,4 @@
-"""Settings to the report stage: which Events and notifications an agent sends."""
+"""Settings to the report stage: which Events, notifications and traces an agent sends."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from orchestrator.agent.metrics import Metrics
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.inventory import inventory_name
 from orchestrator.report import Reporter, Route, Sender
+from orchestrator.report.tracing import Tracing, otlp_tracing
 from orchestrator.settings import Settings
 
 
@@ -40,3 +41,11 @@ def build_reporter(settings: Settings, *, kube: KubeClient, metrics: Metrics) ->
         routes=routes,
         sender=sender,
     )
+
+
+def build_tracing(settings: Settings) -> Tracing:
+    """Traces to the configured collector; none without one."""
+    endpoint = settings.report.traces_endpoint
+    if not endpoint:
+        return Tracing()
+    return otlp_tracing(endpoint, service="orchestrator", environment=settings.agent.environment)

@@ -26,7 +26,7 @@ from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase
-from orchestrator.agent.reporting import build_reporter
+from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.errors import (
     Forbidden,
@@ -44,6 +44,7 @@ from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.report import Reporter
+from orchestrator.report.tracing import Tracing
 from orchestrator.settings import GitSettings, Settings
 
 log = logging.getLogger("orchestrator.agent")
@@ -291,6 +292,7 @@ def run_agent(settings: Settings) -> int:
     author = Identity(name=settings.git.author_name, email=settings.git.author_email)
     env = settings.agent.environment
     reporter: Reporter | None = None
+    tracing: Tracing | None = None
     if settings.agent.role == "build":
         if not settings.agent.publish_to:
             raise OrchestratorError(
@@ -309,8 +311,14 @@ def run_agent(settings: Settings) -> int:
         )
     else:
         reporter = build_reporter(settings, kube=kube, metrics=metrics)
+        tracing = build_tracing(settings)
         pipeline = Pipeline(
-            settings=settings, repo=repo, kube=kube, signer=signer(settings), on_record=reporter
+            settings=settings,
+            repo=repo,
+            kube=kube,
+            signer=signer(settings),
+            on_record=reporter,
+            tracing=tracing,
         )
         work = DeliverWork(
             pipeline=pipeline,
@@ -349,4 +357,6 @@ def run_agent(settings: Settings) -> int:
     finally:
         if sender is not None:
             sender.stop()
+        if tracing is not None:
+            tracing.shutdown()
         kube.close()

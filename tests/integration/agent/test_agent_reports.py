@@ -1,4 +1,4 @@
-"""A real agent reports each phase change as a Kubernetes Event and a signed notification."""
+"""A real agent reports: Events and signed notifications per phase change, traces per reconcile."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.integration.agent.test_pr_flow import Flow, _app, flow  # noqa: F401 - fixture
 from tests.support.agents import eventually
@@ -73,3 +74,49 @@ def test_phase_changes_become_events_and_signed_notifications(
         and commit[:12] in e["note"]
     }
     assert {"Healthy", "Promoted"} <= reasons
+
+
+def _spans(body: bytes) -> list[tuple[str, dict[str, str]]]:
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    return [
+        (span.name, {a.key: a.value.string_value for a in span.attributes})
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+
+
+def test_a_reconcile_is_one_trace_with_a_span_per_stage(
+    flow: Flow,  # noqa: F811 - the fixture imported above
+) -> None:
+    with receiver() as collector:
+        flow.agent(
+            "staging", ORCHESTRATOR_REPORT__TRACES_ENDPOINT=collector.url.rsplit("/", 2)[0]
+        ).start()
+        commit = flow.bus.commit(
+            "staging",
+            {"manifests/app.yaml": _app(flow.app_ns)},
+            message="Deliver feature-t\n\nDelivery: feature-t",
+        )
+        flow.wait_phase("staging", commit, "Promoted")
+        names = eventually(
+            "the reconcile's spans",
+            lambda: (
+                got
+                if {"reconcile", "admit", "apply", "health", "promotion"}
+                <= (
+                    got := {
+                        name
+                        for r in collector.delivered()
+                        for name, attributes in _spans(r.body)
+                        if attributes.get("revision") == commit
+                    }
+                )
+                else None
+            ),
+            timeout=30,
+            logs=flow.logs,
+        )
+    assert "verification" in names
+    assert {r.path for r in collector.received} == {"/v1/traces"}

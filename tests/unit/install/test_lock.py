@@ -37,7 +37,9 @@ def _locked() -> dict[str, Requirement]:
 
 def _declared() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    lines = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    lines = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        lines += [line for line in extra if Requirement(line).name != project["name"]]
     tools = (ROOT / "requirements" / "tools.in").read_text().splitlines()
     lines += [t.split("#", 1)[0].strip() for t in tools if t.split("#", 1)[0].strip()]
     return [Requirement(line) for line in lines]
