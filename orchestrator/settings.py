@@ -182,6 +182,66 @@ class ServerSettings(_Group):
     )
 
 
+class CeilingSettings(_Group):
+    """The most any policy on the branch may allow; the policy can only narrow it."""
+
+    namespaces: list[str] | None = Field(
+        default=None,
+        description="Namespace glob patterns objects may be applied to (unset: any). A "
+        "policy's allow.namespaces must stay within these.",
+    )
+    kinds: list[str] | None = Field(
+        default=None,
+        description="Kinds that may be applied, spelled as the policy's allow.kinds "
+        "(Kind or group/Kind; unset: any).",
+    )
+    cluster_scoped: bool = Field(
+        default=False,
+        description="Whether cluster-scoped objects (Namespaces, CRDs, ClusterRoles, ...) may "
+        "be applied at all; a policy asking for allow.clusterScoped without it is refused.",
+    )
+    secret_reads: bool = Field(
+        default=False,
+        description="Whether verification-run selectors may read Secrets.",
+    )
+
+
+class TrustSettings(_Group):
+    """The root of trust: who may sign what this agent applies, and how much it reads.
+
+    These come from the cluster (a mounted Secret or ConfigMap), never from the
+    repository, so a person who can only push cannot change them (docs/security.md).
+    """
+
+    allowed_signers_file: Path | None = Field(
+        default=None,
+        description="SSH allowed-signers file (git's gpg.ssh.allowedSignersFile format). "
+        "With this or gpg_public_keys_file set, every revision must be signed by one of "
+        "these keys before any of it is read.",
+    )
+    gpg_public_keys_file: Path | None = Field(
+        default=None,
+        description="Armored GPG public keys whose signatures are trusted (as Flux's verify).",
+    )
+    ceiling: CeilingSettings = Field(default_factory=CeilingSettings)
+    max_file_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        gt=0,
+        description="Largest file read from a revision (its size is read from the object "
+        "header before it is inflated); larger files fail the revision.",
+    )
+    max_revision_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Most bytes read from one revision, all files together.",
+    )
+
+    @property
+    def signatures_required(self) -> bool:
+        """Whether the cluster names any trusted key at all."""
+        return self.allowed_signers_file is not None or self.gpg_public_keys_file is not None
+
+
 class Settings(BaseSettings):
     """Everything an agent needs before it reads its policy from Git."""
 
@@ -197,6 +257,7 @@ class Settings(BaseSettings):
     agent: AgentSettings
     leader: LeaderSettings = Field(default_factory=LeaderSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -285,6 +346,8 @@ def load_settings(
         ("git.signing_key_file", settings.git.signing_key_file),
         ("cluster.kubeconfig", settings.cluster.kubeconfig),
         ("server.webhook_secret_file", settings.server.webhook_secret_file),
+        ("trust.allowed_signers_file", settings.trust.allowed_signers_file),
+        ("trust.gpg_public_keys_file", settings.trust.gpg_public_keys_file),
     ):
         if path is not None and not path.is_file():
             problems.append(f"{name}: file {path} does not exist")

@@ -50,6 +50,7 @@ from orchestrator.kube.inventory import InventoryStore
 from orchestrator.kube.prune import PruneOptions
 from orchestrator.manifests import Manifest
 from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
+from orchestrator.promote.allowance import Allowance, effective_allowance
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
@@ -259,12 +260,18 @@ class Pipeline:
             lambda: environment_policy_at(self.repo, revision, environment=self.env),
         )
         outcome.policy = policy
+        allowance = self._stage(
+            Stage.POLICY,
+            lambda: effective_allowance(
+                policy.allow, self.settings.trust.ceiling, environment=self.env
+            ),
+        )
         if policy.trust.signers:
             self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
         delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
         report.delivery = delivery.feature
         manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
-        self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy))
+        self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, allowance))
         self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
         failpoints.reach("after-apply")
         self._check_health(
@@ -530,7 +537,7 @@ class Pipeline:
             except GitError as exc:
                 raise SignatureError(str(exc)) from exc
 
-    def _check_allowed(self, manifests: Sequence[Manifest], policy: EnvironmentPolicy) -> None:
+    def _check_allowed(self, manifests: Sequence[Manifest], allowance: Allowance) -> None:
         delivered_crds = table_scope(crd_scopes(m.body for m in manifests))
         scope = chain(builtin_scope, delivered_crds)
         refusals = []
@@ -543,7 +550,7 @@ class Pipeline:
                     ).namespaced
                 except UnknownKind:
                     namespaced = bool(manifest.ref.namespace)
-            reason = policy.allow.refusal(manifest.ref, namespaced=namespaced)
+            reason = allowance.refusal(manifest.ref, namespaced=namespaced)
             if reason is not None:
                 refusals.append(f"{manifest.path}: {reason}")
         if refusals:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import click
@@ -49,6 +50,25 @@ def _default(field: Any) -> str:
     return f"`{field.default}`"
 
 
+def _rows(model: type[BaseModel], *, prefix: tuple[str, ...]) -> list[str]:
+    """One table row per setting; a nested group's settings follow with a dotted name."""
+    rows = []
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            rows.extend(_rows(nested, prefix=path))
+            continue
+        env = ENV_PREFIX + "__".join(part.upper() for part in path)
+        default = _default(field)
+        if name == "identity":
+            default = "`orchestrator@<hostname>`"
+        description = (field.description or "").replace("|", "\\|")
+        kind = _type_name(field.annotation).replace("|", "\\|")
+        rows.append(f"| `{'.'.join(path)}` | `{env}` | {kind} | {default} | {description} |")
+    return rows
+
+
 def render() -> str:
     lines = [_HEADER]
     for group_name, group_field in Settings.model_fields.items():
@@ -56,19 +76,10 @@ def render() -> str:
         assert isinstance(model, type)
         assert issubclass(model, BaseModel)
         lines.append(f"## `{group_name}`\n")
-        lines.append(f"{(model.__doc__ or '').strip()}\n")
+        lines.append(f"{inspect.cleandoc(model.__doc__ or '')}\n")
         lines.append("| setting | environment variable | type | default | meaning |")
         lines.append("| --- | --- | --- | --- | --- |")
-        for name, field in model.model_fields.items():
-            env = f"{ENV_PREFIX}{group_name.upper()}__{name.upper()}"
-            default = _default(field)
-            if name == "identity":
-                default = "`orchestrator@<hostname>`"
-            description = (field.description or "").replace("|", "\\|")
-            kind = _type_name(field.annotation).replace("|", "\\|")
-            lines.append(
-                f"| `{group_name}.{name}` | `{env}` | {kind} | {default} | {description} |"
-            )
+        lines.extend(_rows(model, prefix=(group_name,)))
         lines.append("")
     return "\n".join(lines)
 
