@@ -36,6 +36,7 @@ from orchestrator.errors import (
 )
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.auth import Auth, HttpsAuth, Secret, SshAuth
+from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer, SshSigner
@@ -78,7 +79,17 @@ def cache_path(settings: Settings) -> Path:
 def open_repo(settings: Settings) -> CacheRepo:
     path = cache_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return CacheRepo.open(path, remote_url=settings.git.url, auth=git_auth(settings.git))
+    return CacheRepo.open(
+        path, remote_url=settings.git.url, auth=git_auth(settings.git), limits=read_limits(settings)
+    )
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """The trust settings' read limits, for every read of a revision this agent makes."""
+    return ReadLimits(
+        max_file_bytes=settings.trust.max_file_bytes,
+        max_revision_bytes=settings.trust.max_revision_bytes,
+    )
 
 
 def open_cluster(settings: Settings) -> KubeClient:
@@ -327,6 +338,7 @@ def run_agent(settings: Settings) -> int:
             cache_path(settings).with_name(cache_path(settings).name + "-page"),
             remote_url=settings.git.url,
             auth=git_auth(settings.git),
+            limits=read_limits(settings),
         )
         register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
     try:
