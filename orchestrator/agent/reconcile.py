@@ -13,12 +13,10 @@ found by label), so a crash at any point converges on the next run.
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from orchestrator.agent import failpoints
@@ -30,14 +28,13 @@ from orchestrator.errors import (
     ObjectsNotAllowed,
     OrchestratorError,
     PruneFailed,
-    SignatureError,
     UnknownKind,
     VerificationFailed,
 )
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.gitbus.signing import Signer, SshVerifier
+from orchestrator.gitbus.signing import Signer
 from orchestrator.health import DeliveryHealth
 from orchestrator.health.observe import Target
 from orchestrator.health.runs import wait_for_runs
@@ -55,11 +52,13 @@ from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
 from orchestrator.promote.source import (
+    checked_delivery,
     delivered_trailers,
     environment_policy_at,
     manifests_at,
     params_at,
 )
+from orchestrator.promote.trust import TrustRoot, narrow, verify_revision
 from orchestrator.settings import Settings
 
 log = logging.getLogger("orchestrator.agent")
@@ -108,7 +107,9 @@ def delivery_of(repo: CacheRepo, revision: str) -> Delivery:
     With none, the name derives from the commit id.
     """
     trailers = delivered_trailers(repo, repo.commit_info(revision))
-    return Delivery(trailers.delivery or f"rev-{revision[:12]}", trailers.source_commit)
+    if trailers.delivery is None:
+        return Delivery(f"rev-{revision[:12]}", trailers.source_commit)
+    return Delivery(checked_delivery(trailers.delivery), trailers.source_commit)
 
 
 class Pipeline:
@@ -255,6 +256,9 @@ class Pipeline:
         self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
     ) -> tuple[EnvironmentPolicy, Delivery]:
         """Everything up to a verified revision; raises StageFailed."""
+        root = self._stage(Stage.SIGNATURE, self._trust_root)
+        if root.required:  # before any byte of the revision is read, its policy included
+            self._stage(Stage.SIGNATURE, lambda: verify_revision(self.repo, revision, root=root))
         policy = self._stage(
             Stage.POLICY,
             lambda: environment_policy_at(self.repo, revision, environment=self.env),
@@ -266,8 +270,12 @@ class Pipeline:
                 policy.allow, self.settings.trust.ceiling, environment=self.env
             ),
         )
-        if policy.trust.signers:
-            self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
+        if policy.trust.signers:  # the policy may only narrow whom the cluster trusts
+            chosen = self._stage(
+                Stage.SIGNATURE,
+                lambda: narrow(root, policy.trust.signers, environment=self.env),
+            )
+            self._stage(Stage.SIGNATURE, lambda: verify_revision(self.repo, revision, root=chosen))
         delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
         report.delivery = delivery.feature
         manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
@@ -526,16 +534,12 @@ class Pipeline:
         except (OrchestratorError, ValueError) as exc:
             raise StageFailed(stage, exc) from exc
 
-    def _verify(self, revision: str, signers: Sequence[str]) -> None:
-        with tempfile.TemporaryDirectory(prefix="orchestrator-signers-") as tmp:
-            allowed = Path(tmp) / "allowed_signers"
-            allowed.write_text("\n".join(signers) + "\n")
-            try:
-                self.repo.verify_commit(revision, verifier=SshVerifier(allowed_signers=allowed))
-            except SignatureError:
-                raise
-            except GitError as exc:
-                raise SignatureError(str(exc)) from exc
+    def _trust_root(self) -> TrustRoot:
+        trust = self.settings.trust
+        return TrustRoot.from_files(
+            allowed_signers_file=trust.allowed_signers_file,
+            gpg_public_keys_file=trust.gpg_public_keys_file,
+        )
 
     def _check_allowed(self, manifests: Sequence[Manifest], allowance: Allowance) -> None:
         delivered_crds = table_scope(crd_scopes(m.body for m in manifests))

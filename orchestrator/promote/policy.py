@@ -24,6 +24,7 @@ from orchestrator.manifests.parse import parse_file
 from orchestrator.objectref import ObjectRef
 
 POLICY_PATH = ".orchestrator/policy.yaml"
+POLICY_DIR = POLICY_PATH.partition("/")[0]
 API_VERSION = "orchestrator.dev/v1alpha1"
 # A policy is a page of settings and a few run templates; these leave it ample room
 # (a 500-line policy is about 2,000 nodes) while refusing a bomb before it costs anything.
@@ -58,6 +59,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+def check_delivery_dir(value: str) -> str:
+    """A directory of the branch a delivery may live in or promote: `a/b`, never the root.
+
+    The root, `.`, `..` or the policy directory would let one environment's
+    promotion copy over, or delete, the target environment's own policy.
+    """
+    text = value.strip()
+    if text.startswith("/") or "\\" in text:
+        raise ValueError(f"{value!r} must be a relative directory like manifests or apps/shop")
+    parts = text.rstrip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(
+            f"{value!r} must name a directory below the branch root "
+            "(not the root itself, and without . or .. parts)"
+        )
+    if parts[0] == POLICY_DIR:
+        raise ValueError(f"{value!r} is the policy's own directory ({POLICY_DIR})")
+    return "/".join(parts)
+
+
 class Promotion(_Model):
     """Where a verified revision goes next."""
 
@@ -68,6 +89,11 @@ class Promotion(_Model):
     paths: list[str] = Field(
         default_factory=list, description="paths copied to the next environment (default: path)"
     )
+
+    @field_validator("paths")
+    @classmethod
+    def _directories(cls, value: list[str]) -> list[str]:
+        return [check_delivery_dir(item) for item in value]
 
 
 class HealthPolicy(_Model):
@@ -174,6 +200,11 @@ class EnvironmentPolicy(_Model):
     rollback: bool = Field(
         default=False, description="re-apply the last healthy revision when a delivery fails"
     )
+
+    @field_validator("path")
+    @classmethod
+    def _directory(cls, value: str) -> str:
+        return check_delivery_dir(value)
 
     @property
     def promoted_paths(self) -> list[str]:

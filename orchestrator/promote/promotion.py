@@ -19,6 +19,7 @@ from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
 from orchestrator.gitbus.repo import CacheRepo, PushResult
 from orchestrator.gitbus.retry import RetryPolicy
 from orchestrator.gitbus.signing import Signer
+from orchestrator.promote.policy import check_delivery_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ def _changes(
     """What makes `base` hold `source`'s files under each of `paths`."""
     changes: dict[str, bytes | None] = {}
     for directory in paths:
+        check_delivery_dir(directory)  # the policy checks this; a request may come from elsewhere
         changes.update(
             changes_for(
                 wanted=repo.read_files(source, directory=directory.strip("/")),
