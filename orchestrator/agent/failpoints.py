@@ -2,13 +2,15 @@
 
 `ORCHESTRATOR_FAILPOINTS=after-apply,after-promotion-push` makes the process kill
 itself with SIGKILL (no cleanup, no flush: a real crash) when it reaches one of the
-named points. Unset in production, where each check is one dict lookup.
+named points; a `stall-*` point instead blocks that thread for good (a stage that
+never returns). Unset in production, where each check is one dict lookup.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 ENV = "ORCHESTRATOR_FAILPOINTS"
 POINTS = frozenset(
@@ -18,6 +20,7 @@ POINTS = frozenset(
         "after-verification",
         "after-note",
         "after-promotion-push",
+        "stall-build",
     }
 )
 
@@ -32,4 +35,7 @@ def reach(point: str) -> None:
     if point not in POINTS:
         raise ValueError(f"unknown failpoint {point!r}")
     if point in _armed():
+        if point.startswith("stall-"):
+            while True:
+                time.sleep(3600)
         os.kill(os.getpid(), signal.SIGKILL)

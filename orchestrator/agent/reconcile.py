@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from orchestrator.agent import failpoints
 from orchestrator.agent.record import Phase, Report, Stage, promoted_targets
+from orchestrator.agent.watchdog import StageClock
 from orchestrator.errors import (
     GitError,
     HealthWaitCancelled,
@@ -124,6 +126,7 @@ class Pipeline:
         signer: Signer | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         health_interval: float = 1.0,
+        clock: StageClock | None = None,
     ) -> None:
         self.settings = settings
         self.env = settings.agent.environment
@@ -132,6 +135,8 @@ class Pipeline:
         self.signer = signer
         self.now = now
         self.health_interval = health_interval
+        self.clock = clock or StageClock()
+        self._revision = ""  # the revision being reconciled, for the stage clock
         self.author = Identity(name=settings.git.author_name, email=settings.git.author_email)
         self.field_manager = f"orchestrator-{self.env}"
         self._loaded: tuple[tuple[str, str], list[Manifest]] | None = None
@@ -144,6 +149,7 @@ class Pipeline:
     def reconcile(self, revision: str, *, cancel: threading.Event | None = None) -> Outcome:
         """Deliver `revision`, record it, promote it if healthy and allowed."""
         cancel = cancel or threading.Event()
+        self._revision = revision
         report = Report(environment=self.env, revision=revision, agent=self.settings.agent.identity)
         outcome = Outcome(revision=revision, phase=Phase.FAILED)
         existing = self._entries(revision)
@@ -280,7 +286,8 @@ class Pipeline:
         report.delivery = delivery.feature
         manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
         self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, allowance))
-        self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
+        with self._timed(Stage.APPLY):
+            self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
         failpoints.reach("after-apply")
         self._check_health(
             revision, manifests, policy=policy, report=report, outcome=outcome, cancel=cancel
@@ -297,6 +304,7 @@ class Pipeline:
         """The revision's objects; loaded once per revision (drift re-runs reuse them)."""
         if self._loaded is not None and self._loaded[0] == (revision, policy.path):
             return self._loaded[1]
+        failpoints.reach("stall-build")
         manifests = manifests_at(
             self.repo,
             revision,
@@ -377,6 +385,7 @@ class Pipeline:
                 cancel=cancel,
                 progress=progress,
             ),
+            allowed=policy.health.timeout_seconds,
         )
         if policy.health.soak_seconds > 0:
             log.info("%s: soaking for %gs", revision[:12], policy.health.soak_seconds)
@@ -390,6 +399,7 @@ class Pipeline:
                     rules=rules,
                     cancel=cancel,
                 ),
+                allowed=policy.health.soak_seconds,
             )
         outcome.health = health
         report.health = health.summary
@@ -417,18 +427,20 @@ class Pipeline:
                 overrides=self.settings.agent.params,
             ),
         )
+        allowed = sum(run.timeout_seconds for run in policy.verification)
         try:
-            results = wait_for_runs(
-                self.kube,
-                policy.verification,
-                environment=self.env,
-                revision=revision,
-                delivery=delivery.feature,
-                params=params,
-                field_manager=self.field_manager,
-                interval=self.health_interval,
-                cancel=cancel,
-            )
+            with self._timed(Stage.VERIFICATION, allowed=allowed):
+                results = wait_for_runs(
+                    self.kube,
+                    policy.verification,
+                    environment=self.env,
+                    revision=revision,
+                    delivery=delivery.feature,
+                    params=params,
+                    field_manager=self.field_manager,
+                    interval=self.health_interval,
+                    cancel=cancel,
+                )
         except VerificationFailed as exc:
             report.runs = [dict(r) for r in exc.records]
             raise StageFailed(Stage.VERIFICATION, exc) from exc
@@ -524,15 +536,23 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------
 
-    @staticmethod
-    def _stage(stage: Stage, work: Callable[[], _T]) -> _T:
-        """Run one stage; any expected failure is tagged with the stage's reason."""
+    def _stage(self, stage: Stage, work: Callable[[], _T], *, allowed: float = 0.0) -> _T:
+        """Run one stage; any expected failure is tagged with the stage's reason.
+
+        The stage clock gives it the stage deadline plus `allowed` (its own
+        timeout, where it has one); past that, /healthz fails.
+        """
         try:
-            return work()
+            with self._timed(stage, allowed=allowed):
+                return work()
         except StageFailed:
             raise
         except (OrchestratorError, ValueError) as exc:
             raise StageFailed(stage, exc) from exc
+
+    def _timed(self, stage: Stage, *, allowed: float = 0.0) -> AbstractContextManager[None]:
+        deadline = self.settings.agent.stage_deadline_seconds + allowed
+        return self.clock.stage(stage, revision=self._revision, deadline=deadline)
 
     def _trust_root(self) -> TrustRoot:
         trust = self.settings.trust

@@ -25,8 +25,9 @@ from orchestrator.agent.lifecycle import Readiness, build_daemon
 from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
-from orchestrator.agent.record import Phase
+from orchestrator.agent.record import Phase, Report
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
+from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
 from orchestrator.errors import (
     Forbidden,
     GitError,
@@ -297,6 +298,8 @@ def run_agent(settings: Settings) -> int:
     readiness = Readiness()
     author = Identity(name=settings.git.author_name, email=settings.git.author_email)
     env = settings.agent.environment
+    clock = StageClock()
+    watchdog: Watchdog | None = None
     if settings.agent.role == "build":
         if not settings.agent.publish_to:
             raise OrchestratorError(
@@ -314,7 +317,10 @@ def run_agent(settings: Settings) -> int:
             settings, polls={env: build.poll}, client=kube, metrics=metrics, readiness=readiness
         )
     else:
-        pipeline = Pipeline(settings=settings, repo=repo, kube=kube, signer=signer(settings))
+        pipeline = Pipeline(
+            settings=settings, repo=repo, kube=kube, signer=signer(settings), clock=clock
+        )
+        watchdog = Watchdog(clock, report=stuck_stage_recorder(settings, author=author))
         work = DeliverWork(
             pipeline=pipeline,
             repo=repo,
@@ -341,10 +347,35 @@ def run_agent(settings: Settings) -> int:
             limits=read_limits(settings),
         )
         register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
+        daemon.server.routes.add("/healthz", liveness_handler(clock), methods=("GET", "HEAD"))
+    if watchdog is not None:
+        watchdog.start()
     try:
         return daemon.run()
     except KubeError as exc:
         log.error("cluster: %s", exc)
         return 1
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         kube.close()
+
+
+def stuck_stage_recorder(settings: Settings, *, author: Identity) -> Callable[[Overdue], None]:
+    """Notes a stuck stage as Failed, through a clone of its own (the stuck thread holds
+    the agent's)."""
+    path = cache_path(settings)
+    repo = CacheRepo.open(
+        path.with_name(path.name + "-watchdog"),
+        remote_url=settings.git.url,
+        auth=git_auth(settings.git),
+        limits=read_limits(settings),
+    )
+    env = settings.agent.environment
+
+    def record(overdue: Overdue) -> None:
+        report = Report(environment=env, revision=overdue.revision, agent=settings.agent.identity)
+        entry = report.entry(Phase.FAILED, stage=overdue.stage, message=overdue.describe())
+        repo.add_note(env=env, commit=overdue.revision, entries=[entry], author=author)
+
+    return record
