@@ -192,3 +192,28 @@ def test_an_invalid_delivery_name_is_refused_before_anything_is_applied(flow: Fl
     assert "Delivery trailer '$(params.token)$' is not a valid delivery name" in failed["message"]
     assert configmap(flow, "named") is None
     assert not flow.bus.has_remote_branch("pr/production/*")
+
+
+def test_a_policy_asking_beyond_the_cluster_ceiling_is_refused(flow: Flow) -> None:
+    flow.agent(
+        "staging",
+        ORCHESTRATOR_TRUST__CEILING__CLUSTER_SCOPED="false",
+        ORCHESTRATOR_TRUST__CEILING__NAMESPACES=f'["{flow.app_ns}"]',
+    ).start()
+    sha = flow.bus.commit(
+        "staging",
+        {
+            ".orchestrator/policy.yaml": policy(
+                allow={"clusterScoped": True, "namespaces": ["kube-system"]}
+            ),
+            "manifests/app.yaml": config(flow.app_ns, "wide"),
+        },
+        message="Deliver wide\n\nDelivery: wide",
+    )
+    failed = flow.wait_phase("staging", sha, "Failed")
+    assert failed["stage"] == "PolicyInvalid"
+    assert "environments.staging.allow.clusterScoped" in failed["message"]
+    assert (
+        "environments.staging.allow.namespaces[0]: 'kube-system' is outside" in (failed["message"])
+    )
+    assert configmap(flow, "wide") is None
