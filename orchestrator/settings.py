@@ -17,7 +17,15 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -123,6 +131,15 @@ class AgentSettings(_Group):
         "health, soak, verification runs); past it /healthz fails, so the pod is restarted "
         "and a standby takes over, and the revision is noted Failed.",
     )
+    drift_retries: int = Field(
+        default=2,
+        ge=0,
+        description="A drift run of a revision verified here that fails (apply, prune, health, "
+        "verification) is tried this many more times before it counts as failed and rolls back.",
+    )
+    drift_retry_seconds: float = Field(
+        default=10.0, gt=0, description="Pause before each of those retries."
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Parameters for $(params.<name>)$ placeholders; override the repository's "
@@ -186,6 +203,66 @@ class ServerSettings(_Group):
         default=10.0,
         gt=0,
         description="A client that sends nothing for this long is disconnected.",
+    )
+
+
+class NotificationSettings(_Group):
+    """A notification target: each phase change of a revision (each note entry) is posted."""
+
+    name: str = Field(description="Name in logs and metrics (the URL is never logged).")
+    format: Literal["generic", "slack", "cloudevents"] = Field(
+        default="generic",
+        description="generic JSON, a Slack-compatible incoming webhook, or a CloudEvent.",
+    )
+    url: SecretStr | None = Field(
+        default=None, description="Where to POST (a Slack webhook URL is a secret: see url_file)."
+    )
+    url_file: Path | None = Field(default=None, description="File holding the URL.")
+    secret_file: Path | None = Field(
+        default=None,
+        description="HMAC-SHA256 key file; signs the body in X-Orchestrator-Signature.",
+    )
+    environments: list[str] = Field(
+        default_factory=list, description="Only these environments' changes (empty: all)."
+    )
+    phases: list[str] = Field(
+        default_factory=list, description="Only these phases, e.g. [Failed, Promoted] (empty: all)."
+    )
+
+    @model_validator(mode="after")
+    def _has_url(self) -> NotificationSettings:
+        if self.url is None and self.url_file is None:
+            raise ValueError(f"notification {self.name!r}: set url or url_file")
+        return self
+
+    def url_value(self) -> str:
+        value = _secret(self.url, self.url_file)
+        if not value:
+            raise SettingsError([f"notification {self.name!r}: set url or url_file"])
+        return value
+
+    def secret_value(self) -> str | None:
+        return _secret(None, self.secret_file)
+
+
+class ReportSettings(_Group):
+    """Reports besides the git note: Kubernetes Events and notifications."""
+
+    events: bool = Field(
+        default=True,
+        description="Write a Kubernetes Event for each phase change, about the environment's "
+        "inventory Secret in the agent's namespace.",
+    )
+    notifications: list[NotificationSettings] = Field(
+        default_factory=list,
+        description="Notification targets (in the environment: a JSON list). Each entry's "
+        "fields are in the table below.",
+    )
+    notification_attempts: int = Field(
+        default=5, ge=1, description="Attempts per notification (backoff 1 s, 2 s, 4 s, ...)."
+    )
+    notification_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Timeout of one notification request."
     )
 
 
@@ -265,6 +342,7 @@ class Settings(BaseSettings):
     leader: LeaderSettings = Field(default_factory=LeaderSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -283,14 +361,8 @@ class Settings(BaseSettings):
 
     # -- secrets, resolved at use --------------------------------------------------
 
-    def git_token(self) -> str | None:
-        return self.git.token_value()
-
     def webhook_secret(self) -> str | None:
         return _secret(self.server.webhook_secret, self.server.webhook_secret_file)
-
-    def ssh_passphrase(self) -> str | None:
-        return self.git.passphrase_value()
 
     def lease_name(self) -> str:
         return self.leader.lease_name or f"orchestrator-{self.agent.environment}"
@@ -355,6 +427,11 @@ def load_settings(
         ("server.webhook_secret_file", settings.server.webhook_secret_file),
         ("trust.allowed_signers_file", settings.trust.allowed_signers_file),
         ("trust.gpg_public_keys_file", settings.trust.gpg_public_keys_file),
+        *(
+            (f"report.notifications.{i}.{name}", path)
+            for i, target in enumerate(settings.report.notifications)
+            for name, path in (("url_file", target.url_file), ("secret_file", target.secret_file))
+        ),
     ):
         if path is not None and not path.is_file():
             problems.append(f"{name}: file {path} does not exist")

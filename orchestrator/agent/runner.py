@@ -26,6 +26,7 @@ from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase, Report
+from orchestrator.agent.reporting import build_reporter
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
 from orchestrator.errors import (
@@ -44,12 +45,15 @@ from orchestrator.gitbus.signing import Signer, SshSigner
 from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
+from orchestrator.report import Reporter
 from orchestrator.settings import GitSettings, Settings
 
 log = logging.getLogger("orchestrator.agent")
 
 PUBLISH_LABEL = "orchestrator.dev/publish"
-_SUCCESS = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED})
+_SUCCESS = frozenset(
+    {Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED, Phase.SUPERSEDED}
+)
 FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
 
@@ -300,6 +304,7 @@ def run_agent(settings: Settings) -> int:
     env = settings.agent.environment
     clock = StageClock()
     watchdog: Watchdog | None = None
+    reporter: Reporter | None = None
     if settings.agent.role == "build":
         if not settings.agent.publish_to:
             raise OrchestratorError(
@@ -317,8 +322,14 @@ def run_agent(settings: Settings) -> int:
             settings, polls={env: build.poll}, client=kube, metrics=metrics, readiness=readiness
         )
     else:
+        reporter = build_reporter(settings, kube=kube, metrics=metrics)
         pipeline = Pipeline(
-            settings=settings, repo=repo, kube=kube, signer=signer(settings), clock=clock
+            settings=settings,
+            repo=repo,
+            kube=kube,
+            signer=signer(settings),
+            on_record=reporter,
+            clock=clock,
         )
         watchdog = Watchdog(clock, report=stuck_stage_recorder(settings, author=author))
         work = DeliverWork(
@@ -337,6 +348,7 @@ def run_agent(settings: Settings) -> int:
             readiness=readiness,
         )
         scheduler = daemon.scheduler
+        pipeline.fence = daemon.leadership.fence  # every write to the bus is fenced
         work.wake_at = lambda when: scheduler.run_at(DRIFT_JOB, when)
     if daemon.server is not None:
         # Its own cache clone: polling the agent's clone would swallow the agent's next change.
@@ -350,6 +362,9 @@ def run_agent(settings: Settings) -> int:
         daemon.server.routes.add("/healthz", liveness_handler(clock), methods=("GET", "HEAD"))
     if watchdog is not None:
         watchdog.start()
+    sender = reporter.sender if reporter is not None else None
+    if sender is not None:
+        sender.start()
     try:
         return daemon.run()
     except KubeError as exc:
@@ -358,6 +373,8 @@ def run_agent(settings: Settings) -> int:
     finally:
         if watchdog is not None:
             watchdog.stop()
+        if sender is not None:
+            sender.stop()
         kube.close()
 
 

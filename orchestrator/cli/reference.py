@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import click
 from pydantic import BaseModel
@@ -50,22 +50,28 @@ def _default(field: Any) -> str:
     return f"`{field.default}`"
 
 
-def _rows(model: type[BaseModel], *, prefix: tuple[str, ...]) -> list[str]:
-    """One table row per setting; a nested group's settings follow with a dotted name."""
+def _rows(model: type[BaseModel], *, prefix: tuple[str, ...], env: bool) -> list[str]:
+    """One table row per setting; a nested group's settings follow with a dotted name.
+
+    Without `env`, the settings are fields of list entries (set in a JSON list), which
+    have no variable of their own.
+    """
     rows = []
     for name, field in model.model_fields.items():
         path = (*prefix, name)
         nested = field.annotation
         if isinstance(nested, type) and issubclass(nested, BaseModel):
-            rows.extend(_rows(nested, prefix=path))
+            rows.extend(_rows(nested, prefix=path, env=env))
             continue
-        env = ENV_PREFIX + "__".join(part.upper() for part in path)
+        variable = (
+            "`" + ENV_PREFIX + "__".join(p.upper() for p in path) + "`" if env else "(in the list)"
+        )
         default = _default(field)
         if name == "identity":
             default = "`orchestrator@<hostname>`"
         description = (field.description or "").replace("|", "\\|")
         kind = _type_name(field.annotation).replace("|", "\\|")
-        rows.append(f"| `{'.'.join(path)}` | `{env}` | {kind} | {default} | {description} |")
+        rows.append(f"| `{'.'.join(path)}` | {variable} | {kind} | {default} | {description} |")
     return rows
 
 
@@ -79,9 +85,26 @@ def render() -> str:
         lines.append(f"{inspect.cleandoc(model.__doc__ or '')}\n")
         lines.append("| setting | environment variable | type | default | meaning |")
         lines.append("| --- | --- | --- | --- | --- |")
-        lines.extend(_rows(model, prefix=(group_name,)))
+        lines.extend(_rows(model, prefix=(group_name,), env=True))
         lines.append("")
+        for name, field in model.model_fields.items():
+            item = _list_item_model(field.annotation)
+            if item is not None:
+                lines.append(f"### `{group_name}.{name}[]`\n")
+                lines.append(f"{inspect.cleandoc(item.__doc__ or '')}\n")
+                lines.append("| setting | environment variable | type | default | meaning |")
+                lines.append("| --- | --- | --- | --- | --- |")
+                lines.extend(_rows(item, prefix=(f"{group_name}.{name}[]",), env=False))
+                lines.append("")
     return "\n".join(lines)
+
+
+def _list_item_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a `list[Model]` setting, else None."""
+    if get_origin(annotation) is not list:
+        return None
+    (item,) = get_args(annotation)
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
 
 
 @click.command("config-reference")

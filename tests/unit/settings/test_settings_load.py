@@ -63,7 +63,7 @@ def test_secrets_come_from_files_and_are_not_shown(
     monkeypatch.setenv("ORCHESTRATOR_GIT__TOKEN_FILE", str(token))
     monkeypatch.setenv("ORCHESTRATOR_SERVER__WEBHOOK_SECRET", "hook-secret")
     settings = load_settings(config_file=FIXTURE)
-    assert settings.git_token() == "s3cret-token"
+    assert settings.git.token_value() == "s3cret-token"
     assert settings.webhook_secret() == "hook-secret"
     assert "hook-secret" not in repr(settings)
     assert "s3cret" not in repr(settings)
