@@ -15,6 +15,7 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── BranchNotFound
     │   ├── RepositoryCorrupt        corrupt or shallow cache clone
     │   ├── UnsafePath               symlink or path leaving the configured directory
+    │   ├── ReadLimitExceeded        an object larger than the read limits (size from its header)
     │   ├── MergeConflict            a merge (approve) would need a person
     │   ├── PushRejected             compare-and-swap lost (someone else moved the ref)
     │   │   ├── PushRefused          declined for good (a hook, branch protection): not retried
@@ -129,6 +130,14 @@ class RepositoryCorrupt(GitError):
 
 class UnsafePath(GitError):
     """A tree entry is a symlink or leaves the configured directory."""
+
+
+class ReadLimitExceeded(GitError):
+    """An object in a revision is larger than the agent reads; `path` names it."""
+
+    def __init__(self, message: str, *, path: str, remote: str = "") -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}", remote=remote)
 
 
 class MergeConflict(GitError):

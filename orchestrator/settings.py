@@ -124,6 +124,13 @@ class AgentSettings(_Group):
     drift_interval_seconds: float = Field(
         default=300.0, gt=0, description="Re-apply the current revision this often (self-heal)."
     )
+    stage_deadline_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="The longest one reconcile stage may run (beyond its own timeout: "
+        "health, soak, verification runs); past it /healthz fails, so the pod is restarted "
+        "and a standby takes over, and the revision is noted Failed.",
+    )
     drift_retries: int = Field(
         default=2,
         ge=0,

@@ -4,14 +4,16 @@
 itself with SIGKILL (no cleanup, no flush: a real crash) when it reaches one of the
 named points. `<point>=stop` freezes it with SIGSTOP instead (a long GC pause, a
 stopped VM): every thread halts until someone sends SIGCONT, and the process
-then carries on from that very point. Unset in production, where each check is
-one dict lookup.
+then carries on from that very point. A `stall-*` point blocks only the thread
+that reaches it, for good (a stage that never returns). Unset in production,
+where each check is one dict lookup.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 ENV = "ORCHESTRATOR_FAILPOINTS"
 POINTS = frozenset(
@@ -22,6 +24,7 @@ POINTS = frozenset(
         "after-note",
         "before-promotion-push",
         "after-promotion-push",
+        "stall-build",
     }
 )
 _ACTIONS = {"crash": signal.SIGKILL, "stop": signal.SIGSTOP}
@@ -44,6 +47,9 @@ def reach(point: str) -> None:
     action = _armed().get(point)
     if action is None:
         return
+    if point.startswith("stall-"):
+        while True:
+            time.sleep(3600)
     if action not in _ACTIONS:
         raise ValueError(f"unknown failpoint action {action!r} for {point} (crash or stop)")
     os.kill(os.getpid(), _ACTIONS[action])

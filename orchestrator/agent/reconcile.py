@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from orchestrator.agent import failpoints
@@ -32,6 +31,7 @@ from orchestrator.agent.record import (
     promoted_targets,
     retry_drift_failure,
 )
+from orchestrator.agent.watchdog import StageClock
 from orchestrator.errors import (
     GitError,
     HealthWaitCancelled,
@@ -41,14 +41,13 @@ from orchestrator.errors import (
     OrchestratorError,
     PromotionSuperseded,
     PruneFailed,
-    SignatureError,
     UnknownKind,
     VerificationFailed,
 )
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.gitbus.signing import Signer, SshVerifier
+from orchestrator.gitbus.signing import Signer
 from orchestrator.health import DeliveryHealth
 from orchestrator.health.observe import Target
 from orchestrator.health.runs import wait_for_runs
@@ -68,12 +67,14 @@ from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
 from orchestrator.promote.run_allowance import run_refusals
 from orchestrator.promote.source import (
+    checked_delivery,
     delivered_trailers,
     environment_policy_at,
     is_ancestor_or_unknown,
     manifests_at,
     params_at,
 )
+from orchestrator.promote.trust import TrustRoot, narrow, verify_revision
 from orchestrator.report.tracing import Tracing, traced
 from orchestrator.settings import Settings
 
@@ -119,7 +120,9 @@ def delivery_of(repo: CacheRepo, revision: str) -> Delivery:
     With none, the name derives from the commit id.
     """
     trailers = delivered_trailers(repo, repo.commit_info(revision))
-    return Delivery(trailers.delivery or f"rev-{revision[:12]}", trailers.source_commit)
+    if trailers.delivery is None:
+        return Delivery(f"rev-{revision[:12]}", trailers.source_commit)
+    return Delivery(checked_delivery(trailers.delivery), trailers.source_commit)
 
 
 def _superseded_record(ref: str, target: str, exc: PromotionSuperseded) -> dict[str, Any]:
@@ -152,6 +155,7 @@ class Pipeline:
         signer: Signer | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         health_interval: float = 1.0,
+        clock: StageClock | None = None,
         fence: Callable[[], Fence] | None = None,
         on_record: Callable[[NoteEntry], None] | None = None,
         tracing: Tracing | None = None,
@@ -165,6 +169,8 @@ class Pipeline:
         self.signer = signer
         self.now = now
         self.health_interval = health_interval
+        self.clock = clock or StageClock()
+        self._revision = ""  # the revision being reconciled, for the stage clock
         self.on_record = on_record or (lambda _entry: None)
         self.tracing = tracing or Tracing()
         self.author = Identity(name=settings.git.author_name, email=settings.git.author_email)
@@ -180,6 +186,7 @@ class Pipeline:
     def reconcile(self, revision: str, *, cancel: threading.Event | None = None) -> Outcome:
         """Deliver `revision`, record it, promote it if healthy and allowed."""
         cancel = cancel or threading.Event()
+        self._revision = revision
         report = Report(environment=self.env, revision=revision, agent=self.settings.agent.identity)
         outcome = Outcome(revision=revision, phase=Phase.FAILED)
         existing = self._entries(revision)
@@ -368,7 +375,8 @@ class Pipeline:
         """Everything up to a verified revision; raises StageFailed."""
         policy, delivery, manifests = self._admit(revision, report=report)
         outcome.policy = policy
-        self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
+        with self._timed(Stage.APPLY):
+            self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
         failpoints.reach("after-apply")
         self._check_health(
             revision, manifests, policy=policy, report=report, outcome=outcome, cancel=cancel
@@ -386,6 +394,9 @@ class Pipeline:
         self, revision: str, *, report: Report | None = None
     ) -> tuple[EnvironmentPolicy, Delivery, list[Manifest]]:
         """The guards every revision passes before it is applied, a rollback target too."""
+        root = self._stage(Stage.SIGNATURE, self._trust_root)
+        if root.required:  # before any byte of the revision is read, its policy included
+            self._stage(Stage.SIGNATURE, lambda: verify_revision(self.repo, revision, root=root))
         policy = self._stage(
             Stage.POLICY,
             lambda: environment_policy_at(self.repo, revision, environment=self.env),
@@ -396,8 +407,12 @@ class Pipeline:
                 policy.allow, self.settings.trust.ceiling, environment=self.env
             ),
         )
-        if policy.trust.signers:
-            self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
+        if policy.trust.signers:  # the policy may only narrow whom the cluster trusts
+            chosen = self._stage(
+                Stage.SIGNATURE,
+                lambda: narrow(root, policy.trust.signers, environment=self.env),
+            )
+            self._stage(Stage.SIGNATURE, lambda: verify_revision(self.repo, revision, root=chosen))
         delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
         if report is not None:
             report.delivery = delivery.feature
@@ -409,6 +424,7 @@ class Pipeline:
         """The revision's objects; loaded once per revision (drift re-runs reuse them)."""
         if self._loaded is not None and self._loaded[0] == (revision, policy.path):
             return self._loaded[1]
+        failpoints.reach("stall-build")
         manifests = manifests_at(
             self.repo,
             revision,
@@ -491,6 +507,7 @@ class Pipeline:
                 cancel=cancel,
                 progress=progress,
             ),
+            allowed=policy.health.timeout_seconds,
         )
         if policy.health.soak_seconds > 0:
             log.info("%s: soaking for %gs", revision[:12], policy.health.soak_seconds)
@@ -504,6 +521,7 @@ class Pipeline:
                     rules=rules,
                     cancel=cancel,
                 ),
+                allowed=policy.health.soak_seconds,
             )
         outcome.health = health
         report.health = health.summary
@@ -532,18 +550,20 @@ class Pipeline:
                 overrides=self.settings.agent.params,
             ),
         )
+        allowed = sum(run.timeout_seconds for run in policy.verification)
         try:
-            results = wait_for_runs(
-                self.kube,
-                policy.verification,
-                environment=self.env,
-                revision=revision,
-                delivery=delivery.feature,
-                params=params,
-                field_manager=self.field_manager,
-                interval=self.health_interval,
-                cancel=cancel,
-            )
+            with self._timed(Stage.VERIFICATION, allowed=allowed):
+                results = wait_for_runs(
+                    self.kube,
+                    policy.verification,
+                    environment=self.env,
+                    revision=revision,
+                    delivery=delivery.feature,
+                    params=params,
+                    field_manager=self.field_manager,
+                    interval=self.health_interval,
+                    cancel=cancel,
+                )
         except VerificationFailed as exc:
             report.runs = [dict(r) for r in exc.records]
             raise StageFailed(Stage.VERIFICATION, exc) from exc
@@ -666,26 +686,30 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------
 
-    @staticmethod
-    def _stage(stage: Stage, work: Callable[[], _T]) -> _T:
-        """Run one stage; any expected failure is tagged with the stage's reason."""
+    def _stage(self, stage: Stage, work: Callable[[], _T], *, allowed: float = 0.0) -> _T:
+        """Run one stage; any expected failure is tagged with the stage's reason.
+
+        The stage clock gives it the stage deadline plus `allowed` (its own
+        timeout, where it has one); past that, /healthz fails.
+        """
         try:
-            return work()
+            with self._timed(stage, allowed=allowed):
+                return work()
         except StageFailed:
             raise
         except (OrchestratorError, ValueError) as exc:
             raise StageFailed(stage, exc) from exc
 
-    def _verify(self, revision: str, signers: Sequence[str]) -> None:
-        with tempfile.TemporaryDirectory(prefix="orchestrator-signers-") as tmp:
-            allowed = Path(tmp) / "allowed_signers"
-            allowed.write_text("\n".join(signers) + "\n")
-            try:
-                self.repo.verify_commit(revision, verifier=SshVerifier(allowed_signers=allowed))
-            except SignatureError:
-                raise
-            except GitError as exc:
-                raise SignatureError(str(exc)) from exc
+    def _timed(self, stage: Stage, *, allowed: float = 0.0) -> AbstractContextManager[None]:
+        deadline = self.settings.agent.stage_deadline_seconds + allowed
+        return self.clock.stage(stage, revision=self._revision, deadline=deadline)
+
+    def _trust_root(self) -> TrustRoot:
+        trust = self.settings.trust
+        return TrustRoot.from_files(
+            allowed_signers_file=trust.allowed_signers_file,
+            gpg_public_keys_file=trust.gpg_public_keys_file,
+        )
 
     def _check_allowed(
         self, manifests: Sequence[Manifest], policy: EnvironmentPolicy, allowance: Allowance

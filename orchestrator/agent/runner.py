@@ -25,9 +25,10 @@ from orchestrator.agent.lifecycle import Readiness, build_daemon
 from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
-from orchestrator.agent.record import Phase
+from orchestrator.agent.record import Phase, Report
 from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
+from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
 from orchestrator.errors import (
     Forbidden,
     GitError,
@@ -37,6 +38,7 @@ from orchestrator.errors import (
 )
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.auth import Auth, HttpsAuth, Secret, SshAuth
+from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer, SshSigner
@@ -83,7 +85,17 @@ def cache_path(settings: Settings) -> Path:
 def open_repo(settings: Settings) -> CacheRepo:
     path = cache_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return CacheRepo.open(path, remote_url=settings.git.url, auth=git_auth(settings.git))
+    return CacheRepo.open(
+        path, remote_url=settings.git.url, auth=git_auth(settings.git), limits=read_limits(settings)
+    )
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """The trust settings' read limits, for every read of a revision this agent makes."""
+    return ReadLimits(
+        max_file_bytes=settings.trust.max_file_bytes,
+        max_revision_bytes=settings.trust.max_revision_bytes,
+    )
 
 
 def open_cluster(settings: Settings) -> KubeClient:
@@ -291,6 +303,8 @@ def run_agent(settings: Settings) -> int:
     readiness = Readiness()
     author = Identity(name=settings.git.author_name, email=settings.git.author_email)
     env = settings.agent.environment
+    clock = StageClock()
+    watchdog: Watchdog | None = None
     reporter: Reporter | None = None
     tracing: Tracing | None = None
     if settings.agent.role == "build":
@@ -319,7 +333,9 @@ def run_agent(settings: Settings) -> int:
             signer=signer(settings),
             on_record=reporter,
             tracing=tracing,
+            clock=clock,
         )
+        watchdog = Watchdog(clock, report=stuck_stage_recorder(settings, author=author))
         work = DeliverWork(
             pipeline=pipeline,
             repo=repo,
@@ -344,8 +360,12 @@ def run_agent(settings: Settings) -> int:
             cache_path(settings).with_name(cache_path(settings).name + "-page"),
             remote_url=settings.git.url,
             auth=git_auth(settings.git),
+            limits=read_limits(settings),
         )
         register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
+        daemon.server.routes.add("/healthz", liveness_handler(clock), methods=("GET", "HEAD"))
+    if watchdog is not None:
+        watchdog.start()
     sender = reporter.sender if reporter is not None else None
     if sender is not None:
         sender.start()
@@ -355,8 +375,30 @@ def run_agent(settings: Settings) -> int:
         log.error("cluster: %s", exc)
         return 1
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         if sender is not None:
             sender.stop()
         if tracing is not None:
             tracing.shutdown()
         kube.close()
+
+
+def stuck_stage_recorder(settings: Settings, *, author: Identity) -> Callable[[Overdue], None]:
+    """Notes a stuck stage as Failed, through a clone of its own (the stuck thread holds
+    the agent's)."""
+    path = cache_path(settings)
+    repo = CacheRepo.open(
+        path.with_name(path.name + "-watchdog"),
+        remote_url=settings.git.url,
+        auth=git_auth(settings.git),
+        limits=read_limits(settings),
+    )
+    env = settings.agent.environment
+
+    def record(overdue: Overdue) -> None:
+        report = Report(environment=env, revision=overdue.revision, agent=settings.agent.identity)
+        entry = report.entry(Phase.FAILED, stage=overdue.stage, message=overdue.describe())
+        repo.add_note(env=env, commit=overdue.revision, entries=[entry], author=author)
+
+    return record

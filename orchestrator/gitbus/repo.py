@@ -39,6 +39,7 @@ from orchestrator.errors import (
     PushRefused,
     PushRejected,
     PushRetriesExhausted,
+    ReadLimitExceeded,
     RemoteUnreachable,
     RepositoryCorrupt,
     UnsafePath,
@@ -54,6 +55,7 @@ from orchestrator.gitbus.auth import (
     scrub,
     strip_credentials,
 )
+from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.gitbus.protocol import Identity, NoteDocument, NoteEntry, Trailer
 from orchestrator.gitbus.retry import RetryPolicy
 from orchestrator.gitbus.signing import Signer, VerifiedSignature, Verifier
@@ -334,9 +336,17 @@ def _refused_for_good(message: str) -> bool:
 class CacheRepo:
     """A bare cache clone of one remote: poll, read, commit, push, notes."""
 
-    def __init__(self, repository: pygit2.Repository, *, remote_url: str, auth: Auth) -> None:
+    def __init__(
+        self,
+        repository: pygit2.Repository,
+        *,
+        remote_url: str,
+        auth: Auth,
+        limits: ReadLimits | None = None,
+    ) -> None:
         """Use `CacheRepo.open`; this only wires an already opened repository."""
         self._repo = repository
+        self.limits = limits or ReadLimits()
         self._url = remote_url
         self._auth = auth
         self.remote = strip_credentials(remote_url)
@@ -348,7 +358,14 @@ class CacheRepo:
     # --- opening -----------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, remote_url: str, auth: Auth = None) -> CacheRepo:
+    def open(
+        cls,
+        path: Path,
+        *,
+        remote_url: str,
+        auth: Auth = None,
+        limits: ReadLimits | None = None,
+    ) -> CacheRepo:
         """Open the cache clone at `path`, creating an empty bare one if there is none.
 
         A cache that is not bare, is shallow, belongs to another remote or
@@ -368,7 +385,7 @@ class CacheRepo:
                 f"cache clone {path} cannot be opened: {scrub(str(exc), url=remote_url)}",
                 remote=safe,
             ) from None
-        cache = cls(repository, remote_url=remote_url, auth=auth)
+        cache = cls(repository, remote_url=remote_url, auth=auth, limits=limits)
         cache._check_sound(path)
         return cache
 
@@ -557,6 +574,8 @@ class CacheRepo:
                 oid = pygit2.Oid(hex=sha)
             if oid not in self._repo.odb:
                 raise BranchNotFound(f"commit {oid} is not in the cache clone", remote=self.remote)
+            oid = pygit2.Oid(hex=str(oid))
+            self._check_size(oid, what=f"commit {oid}")
             obj: object = self._repo[oid]
             if not isinstance(obj, pygit2.Commit):
                 raise BranchNotFound(f"{rev} is not a commit", remote=self.remote)
@@ -572,13 +591,16 @@ class CacheRepo:
         Read straight from the object database (no checkout). A symlink, a
         submodule, or an entry name that could leave the directory anywhere
         below it refuses the whole read with UnsafePath. A missing directory
-        reads as no files.
+        reads as no files. Every object's size is read from its header first:
+        one over `limits.max_file_bytes`, or files together over
+        `limits.max_revision_bytes`, refuse the read with ReadLimitExceeded
+        before anything large is inflated.
         """
         commit = self._commit(rev)
         parts = _safe_parts(directory, remote=self.remote)
         files: dict[str, bytes] = {}
         with self._translated():
-            tree: pygit2.Tree = commit.tree
+            tree = self._tree(commit.tree_id, what="/")
             for depth, part in enumerate(parts):
                 if part not in tree:
                     return files
@@ -586,11 +608,35 @@ class CacheRepo:
                 where = "/".join(parts[: depth + 1])
                 if entry.filemode != pygit2.enums.FileMode.TREE:
                     raise UnsafePath(f"{where} is not a directory", remote=self.remote)
-                tree = _tree(self._repo, entry.id)
-            self._walk(tree, prefix="", base="/".join(parts), out=files)
+                tree = self._tree(entry.id, what=where)
+            self._walk(tree, prefix="", base="/".join(parts), out=files, spent=[0])
         return files
 
-    def _walk(self, tree: pygit2.Tree, *, prefix: str, base: str, out: dict[str, bytes]) -> None:
+    def _check_size(self, oid: pygit2.Oid, *, what: str, limit: int | None = None) -> int:
+        """The object's size from its header; ReadLimitExceeded if over `limit`."""
+        limit = limit or self.limits.max_file_bytes
+        _, size = self._repo.odb.read_header(oid)
+        if size > limit:
+            raise ReadLimitExceeded(
+                f"is {size:,} bytes, over the read limit of {limit:,} (trust.max_file_bytes)",
+                path=what,
+                remote=self.remote,
+            )
+        return int(size)
+
+    def _tree(self, oid: pygit2.Oid, *, what: str) -> pygit2.Tree:
+        self._check_size(oid, what=what)
+        return _tree(self._repo, oid)
+
+    def _walk(
+        self,
+        tree: pygit2.Tree,
+        *,
+        prefix: str,
+        base: str,
+        out: dict[str, bytes],
+        spent: list[int],
+    ) -> None:
         for entry in tree:
             name = entry.name or ""
             path = f"{prefix}{name}"
@@ -601,8 +647,17 @@ class CacheRepo:
             if mode == pygit2.enums.FileMode.LINK:
                 raise UnsafePath(f"{shown} is a symlink", remote=self.remote)
             if mode == pygit2.enums.FileMode.TREE:
-                self._walk(_tree(self._repo, entry.id), prefix=f"{path}/", base=base, out=out)
+                subtree = self._tree(entry.id, what=shown)
+                self._walk(subtree, prefix=f"{path}/", base=base, out=out, spent=spent)
             elif mode in (pygit2.enums.FileMode.BLOB, pygit2.enums.FileMode.BLOB_EXECUTABLE):
+                spent[0] += self._check_size(entry.id, what=shown)
+                if spent[0] > self.limits.max_revision_bytes:
+                    raise ReadLimitExceeded(
+                        f"the files read up to here total {spent[0]:,} bytes, over the read "
+                        f"limit of {self.limits.max_revision_bytes:,} (trust.max_revision_bytes)",
+                        path=shown,
+                        remote=self.remote,
+                    )
                 out[path] = _blob(self._repo, entry.id)
             else:
                 raise UnsafePath(f"{shown} is a submodule or unknown entry", remote=self.remote)
@@ -908,6 +963,7 @@ class CacheRepo:
                     entry = tree[rest]
                     if entry.filemode not in (_FILE, pygit2.enums.FileMode.BLOB_EXECUTABLE):
                         return None
+                    self._check_size(entry.id, what=f"note on {annotated}")
                     return _blob(self._repo, entry.id).decode("utf-8", "replace")
                 fan = rest[:2]
                 if len(rest) <= 2 or fan not in tree:

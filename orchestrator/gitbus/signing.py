@@ -237,7 +237,7 @@ class AnyVerifier:
     """Dispatches on the signature's armor: SSH and GPG signatures side by side."""
 
     ssh: SshVerifier | None = None
-    gpg: GpgVerifier | None = None
+    gpg: Verifier | None = None  # a GpgVerifier or a GpgKeysVerifier
 
     def verify(self, *, payload: bytes, signature: str) -> VerifiedSignature:
         """Verify with whichever verifier understands this signature format."""
@@ -247,3 +247,39 @@ class AnyVerifier:
         if text.startswith(GPG_ARMOR) and self.gpg is not None:
             return self.gpg.verify(payload=payload, signature=signature)
         raise UntrustedSignature("signature format is not accepted")
+
+
+@dataclass(frozen=True, slots=True)
+class GpgKeysVerifier:
+    """Accepts GPG signatures by keys from an armored public-key bundle (as Flux's verify).
+
+    The keys are imported into a private, throwaway GnuPG home for each check,
+    so nothing the agent trusts lives in a keyring that could drift.
+    `fingerprints` narrows the bundle to these keys (None: every key in it).
+    """
+
+    armored_keys: bytes
+    fingerprints: frozenset[str] | None = None
+
+    def verify(self, *, payload: bytes, signature: str) -> VerifiedSignature:
+        """The fingerprint of the trusted key that made `signature`."""
+        with _private_dir() as home:
+            env = {**os.environ, "GNUPGHOME": home}
+            done = _run(
+                ["gpg", "--batch", "--no-tty", "--import"], stdin=self.armored_keys, env=env
+            )
+            if done.returncode != 0:
+                raise SignatureError("the trusted GPG public keys cannot be imported")
+            listed = _run(
+                ["gpg", "--batch", "--no-tty", "--with-colons", "--list-keys"], stdin=b"", env=env
+            )
+            found = {
+                line.split(":")[9].upper()
+                for line in listed.stdout.decode(errors="replace").splitlines()
+                if line.startswith("fpr:") and len(line.split(":")) > 9
+            }
+            wanted = found if self.fingerprints is None else found & self.fingerprints
+            if not wanted:
+                raise UntrustedSignature("no trusted GPG key is selected")
+            verifier = GpgVerifier(allowed_fingerprints=frozenset(wanted), gnupg_home=Path(home))
+            return verifier.verify(payload=payload, signature=signature)

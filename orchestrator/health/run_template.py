@@ -32,6 +32,9 @@ from orchestrator.health.fieldpath import FieldPath
 
 __all__ = ["PLACEHOLDER_ROOTS", "RunSelector", "RunTemplate"]
 
+# The most values a template's placeholder checks visit (a Job template has about 50).
+MAX_TEMPLATE_NODES = 100_000
+
 # What `$(<root>...)$` may start with; `orchestrator.health.runs` supplies the values.
 PLACEHOLDER_ROOTS = ("delivery", "environment", "params", "revision", "selected")
 
@@ -114,7 +117,7 @@ class RunTemplate(_Model):
                 raise ValueError(
                     f"template {where} must be literal: earlier runs are looked up by it"
                 )
-        for text in _strings(value):
+        for text in template_strings(value):
             for match in _ANY_PLACEHOLDER.finditer(text):
                 root = match.group(1).partition(".")[0]
                 if root not in PLACEHOLDER_ROOTS:
@@ -133,7 +136,7 @@ class RunTemplate(_Model):
     def _selected_needs_selector(self) -> RunTemplate:
         if self.selector is None and any(
             match.group(1).partition(".")[0] == "selected"
-            for text in _strings(self.template)
+            for text in template_strings(self.template)
             for match in _ANY_PLACEHOLDER.finditer(text)
         ):
             raise ValueError("the template uses $(selected...)$ but names no selector")
@@ -152,13 +155,23 @@ class RunTemplate(_Model):
         return str(self.template["metadata"]["namespace"])
 
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string value (not key) in a plain structure."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+def template_strings(value: Any) -> Iterator[str]:
+    """Every string value (not key) in a plain structure, visiting at most MAX_TEMPLATE_NODES.
+
+    Iterative and counted, so a template reached through shared objects (YAML
+    aliases, if a caller did not use the counting loader) cannot make the walk
+    exponential or deep enough to overflow the stack.
+    """
+    stack = [value]
+    visited = 0
+    while stack:
+        item = stack.pop()
+        visited += 1
+        if visited > MAX_TEMPLATE_NODES:
+            raise ValueError(f"template has more than {MAX_TEMPLATE_NODES:,} values")
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))

@@ -13,17 +13,29 @@ import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orchestrator.errors import PolicyError
+from orchestrator.errors import ManifestError, PolicyError
 from orchestrator.health.rules import HealthRules
 from orchestrator.health.run_template import RunTemplate
+from orchestrator.manifests.limits import Budget, Limits
+from orchestrator.manifests.parse import parse_file
 from orchestrator.objectref import ObjectRef
 from orchestrator.promote import cron
 
 POLICY_PATH = ".orchestrator/policy.yaml"
+POLICY_DIR = POLICY_PATH.partition("/")[0]
 API_VERSION = "orchestrator.dev/v1alpha1"
+# A policy is a page of settings and a few run templates; these leave it ample room
+# (a 500-line policy is about 2,000 nodes) while refusing a bomb before it costs anything.
+POLICY_LIMITS = Limits(
+    max_file_bytes=1024 * 1024,
+    max_documents=1,
+    max_objects=1,
+    max_nodes=100_000,
+    max_aliases=100,
+    max_depth=64,
+)
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -47,6 +59,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+def check_delivery_dir(value: str) -> str:
+    """A directory of the branch a delivery may live in or promote: `a/b`, never the root.
+
+    The root, `.`, `..` or the policy directory would let one environment's
+    promotion copy over, or delete, the target environment's own policy.
+    """
+    text = value.strip()
+    if text.startswith("/") or "\\" in text:
+        raise ValueError(f"{value!r} must be a relative directory like manifests or apps/shop")
+    parts = text.rstrip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(
+            f"{value!r} must name a directory below the branch root "
+            "(not the root itself, and without . or .. parts)"
+        )
+    if parts[0] == POLICY_DIR:
+        raise ValueError(f"{value!r} is the policy's own directory ({POLICY_DIR})")
+    return "/".join(parts)
+
+
 class Promotion(_Model):
     """Where a verified revision goes next."""
 
@@ -57,6 +89,11 @@ class Promotion(_Model):
     paths: list[str] = Field(
         default_factory=list, description="paths copied to the next environment (default: path)"
     )
+
+    @field_validator("paths")
+    @classmethod
+    def _directories(cls, value: list[str]) -> list[str]:
+        return [check_delivery_dir(item) for item in value]
 
 
 class HealthPolicy(_Model):
@@ -158,6 +195,11 @@ class EnvironmentPolicy(_Model):
         default=False, description="re-apply the last healthy revision when a delivery fails"
     )
 
+    @field_validator("path")
+    @classmethod
+    def _directory(cls, value: str) -> str:
+        return check_delivery_dir(value)
+
     @property
     def promoted_paths(self) -> list[str]:
         return self.promotion.paths or [self.path]
@@ -188,11 +230,21 @@ class Policy(_Model):
 
 
 def parse_policy(data: bytes, *, path: str = POLICY_PATH) -> Policy:
-    """Validate the policy file; every problem is named with its field path."""
+    """Validate the policy file; every problem is named with its field path.
+
+    Read with the manifests' counting loader under POLICY_LIMITS: the file
+    comes from a branch anyone with push access can write, and is parsed
+    before any of its checks can help, so an alias bomb or a deep nest is a
+    refusal within milliseconds, never hours of CPU.
+    """
+    budget = Budget(POLICY_LIMITS, path=path)
     try:
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise PolicyError(path, [f"not valid YAML: {exc}"]) from None
+        documents = parse_file(data, path=path, budget=budget)
+    except ManifestError as exc:
+        raise PolicyError(path, [_without_path(str(exc), path)]) from None
+    if len(documents) != 1:
+        raise PolicyError(path, ["must be one YAML document"])
+    raw = documents[0]
     if not isinstance(raw, dict):
         raise PolicyError(path, ["must be a YAML mapping with apiVersion, kind and environments"])
     try:
@@ -203,3 +255,8 @@ def parse_policy(data: bytes, *, path: str = POLICY_PATH) -> Policy:
             for err in exc.errors()
         ]
         raise PolicyError(path, problems) from None
+
+
+def _without_path(message: str, path: str) -> str:
+    prefix = f"{path}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message

@@ -31,6 +31,7 @@ from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
 from orchestrator.gitbus.repo import CacheRepo, PushResult
 from orchestrator.gitbus.retry import RetryPolicy
 from orchestrator.gitbus.signing import Signer
+from orchestrator.promote.policy import check_delivery_dir
 from orchestrator.promote.source import delivered_trailers, is_ancestor_or_unknown
 
 # First-parent commits of the target read to find its newest promotion from the source.
@@ -87,6 +88,7 @@ def _changes(
     """What makes `base` hold `source`'s files under each of `paths`."""
     changes: dict[str, bytes | None] = {}
     for directory in paths:
+        check_delivery_dir(directory)  # the policy checks this; a request may come from elsewhere
         changes.update(
             changes_for(
                 wanted=repo.read_files(source, directory=directory.strip("/")),

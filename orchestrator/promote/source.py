@@ -101,6 +101,23 @@ def parse_delivery_trailers(message: str) -> DeliveryTrailers:
         return DeliveryTrailers(delivery=keys.get(protocol.DELIVERY.lower()))
 
 
+def checked_delivery(name: str) -> str:
+    """The Delivery trailer's value if it is a valid feature name; ValueError naming it.
+
+    The name becomes `$(delivery)$` in verification runs, a label value and a
+    branch name (`pr/<env>/<feature>`), so it is checked before anything is
+    applied, with the rules of feature branch names.
+    """
+    try:
+        return protocol.check_feature(name)
+    except ValueError:
+        shown = name if len(name) <= 80 else name[:80] + "..."
+        raise ValueError(
+            f"{protocol.DELIVERY} trailer {shown!r} is not a valid delivery name "
+            "(letters, digits, '.', '_' and '-', at most 200, not starting with '.' or '-')"
+        ) from None
+
+
 def delivered_trailers(repo: CacheRepo, info: CommitInfo) -> DeliveryTrailers:
     """Trailers of the commit itself, or of what a merge brought in (a merged PR branch).
 

@@ -58,6 +58,8 @@ class Setup:
                 "ORCHESTRATOR_CLUSTER__KUBECONFIG": str(cluster.kubeconfig),
                 "ORCHESTRATOR_CLUSTER__NAMESPACE": self.agent_ns,
                 "ORCHESTRATOR_SERVER__PORT": "0",
+                # The delivery creates its Namespace: the cluster side must allow that.
+                "ORCHESTRATOR_TRUST__CEILING__CLUSTER_SCOPED": "true",
             },
         )
 

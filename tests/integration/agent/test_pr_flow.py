@@ -540,11 +540,13 @@ def test_only_commits_signed_by_a_trusted_key_are_delivered(flow: Flow, tmp_path
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", str(key)], check=True
     )
     public = (tmp_path / "release_key.pub").read_text().split()
-    signer = f"release@example.com {public[0]} {public[1]}"
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"release@example.com {public[0]} {public[1]}\n")
+    # The cluster side names the trusted key; the policy picks it by principal.
     trusted = _policy(flow.app_ns).replace(
-        "  staging:\n", f"  staging:\n    trust:\n      signers: ['{signer}']\n", 1
+        "  staging:\n", "  staging:\n    trust:\n      signers: ['release@example.com']\n", 1
     )
-    flow.agent("staging").start()
+    flow.agent("staging", ORCHESTRATOR_TRUST__ALLOWED_SIGNERS_FILE=str(allowed)).start()
     unsigned = flow.bus.commit(
         "staging",
         {".orchestrator/policy.yaml": trusted, "manifests/app.yaml": _app(flow.app_ns)},

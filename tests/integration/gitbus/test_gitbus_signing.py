@@ -21,6 +21,7 @@ from orchestrator.gitbus.signing import (
     SshSigner,
     SshVerifier,
 )
+from orchestrator.promote.trust import TrustRoot, narrow, verify_revision
 from tests.integration.gitbus.gitbus_servers import Remote, RemoteFactory, git, need_binary
 
 AGENT = Identity("Agent", "agent@example.com", datetime(2024, 5, 1, tzinfo=UTC))
@@ -230,3 +231,33 @@ def test_gpg_signatures_agree_with_git(
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_gpg_keys_from_an_armored_bundle_are_the_trust_root(
+    make_remote: RemoteFactory, gnupg: tuple[Path, str], tmp_path: Path
+) -> None:
+    """As Flux's verify: the agent holds public keys only, in a file from its settings."""
+    home, fingerprint = gnupg
+    armored = subprocess.run(
+        ["gpg", "--batch", "--armor", "--export", fingerprint],
+        env={"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+    ).stdout
+    keys = tmp_path / "trusted.asc"
+    keys.write_bytes(armored)
+    remote = make_remote("path")
+    commit = push_signed(remote, GpgSigner(key_id=fingerprint, gnupg_home=home), "gpg")
+    reader = remote.cache("reader")
+    reader.poll([DEV])
+    root = TrustRoot.from_files(allowed_signers_file=None, gpg_public_keys_file=keys)
+    assert verify_revision(reader, commit, root=root).key == fingerprint
+    chosen = narrow(root, [fingerprint.lower()], environment="dev")
+    assert verify_revision(reader, commit, root=chosen).key == fingerprint
+    other = narrow(root, ["0" * 40], environment="dev")
+    with pytest.raises(UntrustedSignature):
+        verify_revision(reader, commit, root=other)
+    unsigned = push_signed(remote, None, "unsigned")
+    reader.poll([DEV])
+    with pytest.raises(UnsignedCommit):
+        verify_revision(reader, unsigned, root=root)

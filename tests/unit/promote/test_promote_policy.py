@@ -105,3 +105,35 @@ def test_allow_kinds_and_namespaces() -> None:
     )
     # A group-qualified allowance does not let a same-named kind of another group through.
     assert allow.refusal(_ref("Deployment", "app", "example.com"), namespaced=True) is not None
+
+
+_BASE = "apiVersion: orchestrator.dev/v1alpha1\nkind: PromotionPolicy\nenvironments:\n"
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        'path: ""',
+        "path: .",
+        "path: /",
+        "path: ../elsewhere",
+        "path: .orchestrator",
+        'promotion: {to: [], paths: ["/"]}',
+        'promotion: {to: [], paths: ["."]}',
+        'promotion: {to: [], paths: [""]}',
+        'promotion: {to: [], paths: ["manifests", "a/../.."]}',
+        'promotion: {to: [], paths: [".orchestrator/params"]}',
+    ],
+)
+def test_a_delivery_directory_must_be_below_the_root_and_not_the_policy(section: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(f"{_BASE}  staging:\n    {section}\n".encode())
+    field = "promotion.paths" if "paths" in section else "path"
+    assert f"environments.staging.{field}" in str(caught.value)
+
+
+def test_delivery_directories_are_normalised() -> None:
+    text = f"{_BASE}  staging:\n    path: apps/shop/\n    promotion: {{paths: [apps/shop/, b]}}\n"
+    staging = parse_policy(text.encode()).environment("staging")
+    assert staging.path == "apps/shop"
+    assert staging.promoted_paths == ["apps/shop", "b"]
