@@ -84,9 +84,12 @@ class ClusterSettings(_Group):
 
     kubeconfig: Path | None = Field(
         default=None,
-        description="Kubeconfig file; unset means in-cluster (the pod's ServiceAccount).",
+        description="Kubeconfig file. Unset: $KUBECONFIG, else in-cluster (the pod's "
+        "ServiceAccount), else ~/.kube/config.",
     )
-    context: str | None = Field(default=None, description="Kubeconfig context to use.")
+    context: str | None = Field(
+        default=None, description="Kubeconfig context (unset: the kubeconfig's current context)."
+    )
     namespace: str = Field(
         default="orchestrator-system",
         description="The agent's own namespace: inventory, leader Lease and events live here.",

@@ -82,11 +82,12 @@ def open_repo(settings: Settings) -> CacheRepo:
 
 
 def open_cluster(settings: Settings) -> KubeClient:
-    if settings.cluster.kubeconfig is not None:
-        return KubeClient.from_kubeconfig(
-            settings.cluster.kubeconfig, context=settings.cluster.context
-        )
-    return KubeClient.in_cluster()
+    """`cluster.kubeconfig`, else $KUBECONFIG, else in-cluster, else ~/.kube/config."""
+    kube = KubeClient.connect(
+        kubeconfig=settings.cluster.kubeconfig, context=settings.cluster.context
+    )
+    log.info("cluster %s (from %s)", kube.server, kube.origin)
+    return kube
 
 
 def signer(settings: Settings) -> Signer | None:

@@ -104,3 +104,19 @@ def output_option(func: F) -> F:
         show_default=True,
         help="json for scripts.",
     )(func)
+
+
+def cluster_options(func: F) -> F:
+    """`--kubeconfig` and `--context`, the same on every command that talks to a cluster."""
+    func = click.option(
+        "--context",
+        default=None,
+        help="Kubeconfig context (default: the kubeconfig's current context).",
+    )(func)
+    return click.option(
+        "--kubeconfig",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Kubeconfig file. Default: $KUBECONFIG, else the pod's ServiceAccount "
+        "when in a cluster, else ~/.kube/config.",
+    )(func)
