@@ -21,8 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from orchestrator.agent.lifecycle import Readiness, build_daemon
+from orchestrator.agent.lifecycle import Daemon, Readiness, build_daemon
 from orchestrator.agent.metrics import ApplyAction, Metrics
+from orchestrator.agent.ondemand import register as register_reconcile
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase
@@ -112,6 +113,8 @@ class DeliverWork:
     remote_check_interval: float
     current: str | None = None
     _last_remote_check: float = 0.0
+    # Set by a reconcile request: the next poll reconciles even an unmoved tip.
+    forced: bool = False
     # Asks the scheduler for a drift run at a given time: a closed promotion gate
     # is looked at again when it opens, not at the next drift interval.
     wake_at: Callable[[datetime], object] | None = None
@@ -121,7 +124,8 @@ class DeliverWork:
         return protocol.env_branch(self.pipeline.env)
 
     def poll(self, ctx: RunContext) -> None:
-        """Reconcile the branch tip when it moved (or on the first poll)."""
+        """Reconcile the branch tip when it moved (or on the first poll, or when asked)."""
+        forced, self.forced = self.forced, False
         started = time.monotonic()
         result = self.repo.poll([self.branch_ref])
         self.metrics.observe_git_fetch(time.monotonic() - started)
@@ -130,9 +134,13 @@ class DeliverWork:
         if tip is None:
             log.warning("%s does not exist on the remote yet", self.branch_ref)
             return
-        if tip == self.current:
+        if tip == self.current and not forced:
             return
         self._reconcile(tip, ctx)
+
+    def force_next(self) -> None:
+        """Make the next poll reconcile the tip even if it did not move."""
+        self.forced = True
 
     def drift(self, ctx: RunContext) -> None:
         """Re-reconcile the current revision: self-heal, retry, pending promotions."""
@@ -278,6 +286,27 @@ def _check_own_namespace(kube: KubeClient, namespace: str) -> None:
         )
 
 
+def _add_routes(daemon: Daemon, settings: Settings, *, force: Callable[[], None] | None) -> None:
+    """POST /reconcile and the pipeline page, next to the daemon's own routes."""
+    if daemon.server is None:
+        return
+    register_reconcile(
+        daemon.server.routes,
+        secret=settings.webhook_secret(),
+        environment=settings.agent.environment,
+        is_leader=daemon.leadership.is_leader,
+        trigger=daemon.scheduler.trigger_now,
+        force=force,
+    )
+    # Its own cache clone: polling the agent's clone would swallow the agent's next change.
+    page_repo = CacheRepo.open(
+        cache_path(settings).with_name(cache_path(settings).name + "-page"),
+        remote_url=settings.git.url,
+        auth=git_auth(settings.git),
+    )
+    register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
+
+
 def run_agent(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     repo = open_repo(settings)
@@ -292,6 +321,7 @@ def run_agent(settings: Settings) -> int:
             raise OrchestratorError(
                 "agent.publish_to must name the first environment for the build role"
             )
+        force: Callable[[], None] | None = None  # a build poll always looks at everything
         build = BuildWork(
             settings=settings,
             repo=repo,
@@ -320,16 +350,10 @@ def run_agent(settings: Settings) -> int:
             metrics=metrics,
             readiness=readiness,
         )
+        force = work.force_next
         scheduler = daemon.scheduler
         work.wake_at = lambda when: scheduler.run_at(DRIFT_JOB, when)
-    if daemon.server is not None:
-        # Its own cache clone: polling the agent's clone would swallow the agent's next change.
-        page_repo = CacheRepo.open(
-            cache_path(settings).with_name(cache_path(settings).name + "-page"),
-            remote_url=settings.git.url,
-            auth=git_auth(settings.git),
-        )
-        register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
+    _add_routes(daemon, settings, force=force)
     try:
         return daemon.run()
     except KubeError as exc:

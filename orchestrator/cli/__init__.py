@@ -7,13 +7,25 @@ from orchestrator.cli import (
     diff,
     promote,
     publish,
+    reconcile,
     reference,
     status,
     validate,
 )
 from orchestrator.cli.main import main
 
-for _module in (agent, publish, approve, promote, status, diff, validate, demo, reference):
+for _module in (
+    agent,
+    publish,
+    approve,
+    promote,
+    status,
+    diff,
+    reconcile,
+    validate,
+    demo,
+    reference,
+):
     main.add_command(_module.command)
 
 __all__ = ["main"]
