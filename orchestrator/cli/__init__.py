@@ -11,6 +11,7 @@ from orchestrator.cli import (
     reference,
     status,
     validate,
+    wait,
 )
 from orchestrator.cli.main import main
 
@@ -23,6 +24,7 @@ for _module in (
     diff,
     reconcile,
     validate,
+    wait,
     demo,
     reference,
 ):

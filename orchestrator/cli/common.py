@@ -120,3 +120,18 @@ def cluster_options(func: F) -> F:
         help="Kubeconfig file. Default: $KUBECONFIG, else the pod's ServiceAccount "
         "when in a cluster, else ~/.kube/config.",
     )(func)
+
+
+REPO_ENV = "ORCHESTRATOR_REPO"
+
+
+def repo_option(func: F) -> F:
+    """`--repo`, defaulting to $ORCHESTRATOR_REPO so a shell or CI job sets it once."""
+    return click.option(
+        "--repo",
+        "remote",
+        envvar=REPO_ENV,
+        show_envvar=True,
+        required=True,
+        help="Repository URL or path.",
+    )(func)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.common import cluster_options, open_remote
+from orchestrator.cli.common import cluster_options, open_remote, repo_option
 from orchestrator.cli.validate import parse_params
 from orchestrator.errors import BranchNotFound
 from orchestrator.gitbus import protocol
@@ -18,7 +18,7 @@ from orchestrator.promote.source import environment_policy_at, manifests_at
 
 
 @click.command("diff")
-@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@repo_option
 @click.option("--env", "environment", required=True, help="Environment (branch) to compare.")
 @click.option("--revision", help="Commit to compare (default: the branch tip).")
 @cluster_options

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.cli.common import open_remote, output_option
+from orchestrator.cli.common import open_remote, output_option, repo_option
 from orchestrator.errors import OrchestratorError
 from orchestrator.gitbus import protocol
 from orchestrator.promote.pipeline import (
@@ -161,7 +161,7 @@ def _watch(
 
 
 @click.command("status")
-@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@repo_option
 @click.option("--env", "envs", metavar="A,B", help="Only these environments, in this order.")
 @click.option(
     "--history",
