@@ -3,6 +3,7 @@
 from orchestrator.cli import (
     agent,
     approve,
+    completion,
     demo,
     diff,
     promote,
@@ -27,6 +28,7 @@ for _module in (
     wait,
     demo,
     reference,
+    completion,
 ):
     main.add_command(_module.command)
 
