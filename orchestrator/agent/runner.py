@@ -43,6 +43,7 @@ from orchestrator.gitbus.signing import Signer, SshSigner
 from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
+from orchestrator.promote.suspension import Suspension, suspension_at
 from orchestrator.settings import GitSettings, Settings
 
 log = logging.getLogger("orchestrator.agent")
@@ -115,6 +116,9 @@ class DeliverWork:
     _last_remote_check: float = 0.0
     # Set by a reconcile request: the next poll reconciles even an unmoved tip.
     forced: bool = False
+    # What the control branch said at the last look: while set, nothing is applied.
+    suspension: Suspension | None = None
+    _control_tip: str | None = None
     # Asks the scheduler for a drift run at a given time: a closed promotion gate
     # is looked at again when it opens, not at the next drift interval.
     wake_at: Callable[[datetime], object] | None = None
@@ -123,18 +127,37 @@ class DeliverWork:
     def branch_ref(self) -> str:
         return protocol.env_branch(self.pipeline.env)
 
+    @property
+    def control_ref(self) -> str:
+        return protocol.control_ref(self.pipeline.env)
+
+    def _held(self, control_tip: str | None) -> tuple[bool, bool]:
+        """(suspended, just resumed), from the control branch tip a poll brought in."""
+        was = self.suspension
+        if control_tip != self._control_tip:
+            self._control_tip = control_tip
+            self.suspension = suspension_at(self.repo, control_tip, environment=self.pipeline.env)
+            if self.suspension is not None:
+                log.warning("%s; holding apply and promotion", self.suspension.describe())
+            elif was is not None:
+                log.info("%s resumed; reconciling", self.pipeline.env)
+        return self.suspension is not None, was is not None and self.suspension is None
+
     def poll(self, ctx: RunContext) -> None:
         """Reconcile the branch tip when it moved (or on the first poll, or when asked)."""
         forced, self.forced = self.forced, False
         started = time.monotonic()
-        result = self.repo.poll([self.branch_ref])
+        result = self.repo.poll([self.branch_ref, self.control_ref])
         self.metrics.observe_git_fetch(time.monotonic() - started)
         self.readiness.mark_git()
+        held, resumed = self._held(result.tips.get(self.control_ref))
+        if held:
+            return
         tip = result.tips.get(self.branch_ref)
         if tip is None:
             log.warning("%s does not exist on the remote yet", self.branch_ref)
             return
-        if tip == self.current and not forced:
+        if tip == self.current and not (forced or resumed):
             return
         self._reconcile(tip, ctx)
 
@@ -144,6 +167,9 @@ class DeliverWork:
 
     def drift(self, ctx: RunContext) -> None:
         """Re-reconcile the current revision: self-heal, retry, pending promotions."""
+        held, _ = self._held(self.repo.poll([self.control_ref]).tips.get(self.control_ref))
+        if held:
+            return
         if self.current is None:
             self.poll(ctx)
             return
@@ -204,9 +230,14 @@ class DeliverWork:
                 continue
             self._last_remote_check = now
             try:
-                tip = self.repo.list_remote().get(self.branch_ref)
+                remote = self.repo.list_remote()
             except GitError:
                 continue
+            if remote.get(self.control_ref) != self._control_tip:
+                log.info("%s: the control branch moved; stopping to look", revision[:12])
+                cancel.set()
+                return
+            tip = remote.get(self.branch_ref)
             if tip is not None and tip != revision:
                 log.info("%s: superseded by %s", revision[:12], tip[:12])
                 cancel.set()

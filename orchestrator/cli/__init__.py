@@ -11,6 +11,7 @@ from orchestrator.cli import (
     reconcile,
     reference,
     status,
+    suspend,
     validate,
     wait,
 )
@@ -31,5 +32,7 @@ for _module in (
     completion,
 ):
     main.add_command(_module.command)
+main.add_command(suspend.suspend_command)
+main.add_command(suspend.resume_command)
 
 __all__ = ["main"]

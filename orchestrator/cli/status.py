@@ -149,6 +149,11 @@ def render(view: PipelineView, *, plain: bool = False) -> RenderableType:
     candidates = [c for env in view.environments for c in env.candidates]
     if candidates:
         parts.append(_candidates_table(candidates, plain=plain))
+    parts.extend(
+        Text(f"suspended: {env.suspended.describe()} (orchestrator resume {env.name})", "yellow")
+        for env in view.environments
+        if env.suspended is not None
+    )
     parts.extend(Text(f"warning: {w}", style="yellow") for w in view.warnings)
     next_step = hint(view)
     if next_step:

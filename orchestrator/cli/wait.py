@@ -55,6 +55,15 @@ def verdict(
     env: EnvironmentView, *, revision: str | None, feature: str | None, target: str
 ) -> Verdict:
     """Reached when the agent's latest phase counts as `target`; failed on Failed/RolledBack."""
+    found = _verdict(env, revision=revision, feature=feature, target=target)
+    if found.result == "pending" and env.suspended is not None:
+        return Verdict("pending", found.delivery, f"{found.detail} ({env.suspended.describe()})")
+    return found
+
+
+def _verdict(
+    env: EnvironmentView, *, revision: str | None, feature: str | None, target: str
+) -> Verdict:
     delivery = find(env, revision=revision, feature=feature)
     if delivery is None:
         what = f"revision {revision}" if revision else f"delivery {feature}"

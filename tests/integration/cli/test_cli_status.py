@@ -112,7 +112,10 @@ def test_json_has_the_documented_shape(bus: PipelineBus, cache_home: Path) -> No
     assert doc["warnings"] == []
     assert [e["name"] for e in doc["environments"]] == ["staging", "production"]
     staging, production = doc["environments"]
-    assert set(staging) == {"name", "branch", "tip", "promotes_to", "deliveries", "candidates"}
+    assert set(staging) == {
+        "name", "branch", "tip", "promotes_to", "deliveries", "candidates", "suspended",
+    }  # fmt: skip
+    assert staging["suspended"] is None
     assert staging["tip"] == bus.s2
     for delivery in staging["deliveries"] + production["deliveries"]:
         assert set(delivery) == DELIVERY_KEYS
