@@ -154,8 +154,8 @@ class LeaderSettings(_Group):
     )
     identity: str = Field(
         default="",
-        description="Holder identity written into the Lease (default: $POD_NAME, else the "
-        "hostname, plus a random suffix so two processes never share one).",
+        description="Holder identity written into the Lease. Unset: a new one per process "
+        "(the random suffix keeps a restarted container or two agents on one host apart).",
     )
 
 

@@ -31,6 +31,13 @@ per problem, naming the setting and its variable.
 """
 
 
+# Defaults computed when the agent starts, described rather than evaluated here.
+_SHOWN_DEFAULTS = {
+    ("agent", "identity"): "`orchestrator@<hostname>`",
+    ("leader", "identity"): "`$POD_NAME` (else the hostname) `_<8 random hex digits>`",
+}
+
+
 def _type_name(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) or str(annotation)
     return text.replace("typing.", "").replace("pathlib.", "").replace("pydantic.types.", "")
@@ -62,8 +69,7 @@ def render() -> str:
         for name, field in model.model_fields.items():
             env = f"{ENV_PREFIX}{group_name.upper()}__{name.upper()}"
             default = _default(field)
-            if name == "identity":
-                default = "`orchestrator@<hostname>`"
+            default = _SHOWN_DEFAULTS.get((group_name, name), default)
             description = (field.description or "").replace("|", "\\|")
             kind = _type_name(field.annotation).replace("|", "\\|")
             lines.append(
