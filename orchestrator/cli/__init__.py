@@ -3,6 +3,7 @@
 from orchestrator.cli import (
     agent,
     approve,
+    check,
     completion,
     demo,
     diff,
@@ -26,6 +27,7 @@ for _module in (
     diff,
     reconcile,
     validate,
+    check,
     wait,
     demo,
     reference,
