@@ -15,14 +15,18 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
+# Every package, the build backend included, comes from the lock (make lock).
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_CONSTRAINT=/src/requirements/constraints.txt \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/constraints.txt ./requirements/
 COPY orchestrator ./orchestrator
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
     && python -m venv /opt/orchestrator \
+    && /opt/orchestrator/bin/pip install --upgrade pip setuptools wheel \
     && /opt/orchestrator/bin/pip install /wheels/*.whl \
     && /opt/orchestrator/bin/orchestrator --version
 

@@ -198,6 +198,8 @@ class Agent:
             "ORCHESTRATOR_CLUSTER__KUBECONFIG": str(cluster.kubeconfig),
             "ORCHESTRATOR_CLUSTER__NAMESPACE": AGENT_NAMESPACE,
             "ORCHESTRATOR_SERVER__PORT": str(self.port),
+            # The demo delivers its Namespace, so the cluster allows cluster-scoped kinds.
+            "ORCHESTRATOR_TRUST__CEILING__CLUSTER_SCOPED": "true",
         }
         if env == "build":
             self.settings["ORCHESTRATOR_AGENT__ROLE"] = "build"

@@ -33,6 +33,7 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── ClusterUnreachable
     │   ├── Forbidden
     │   ├── NotFound
+    │   ├── PreconditionFailed       a delete's uid precondition: the object is another one now
     │   ├── UnknownKind              names apiVersion, kind and the file
     │   ├── DryRunFailed             every rejection of a delivery, nothing applied
     │   ├── ApplyFailed              one object, or every failure of one apply stage
@@ -45,8 +46,10 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── HealthWaitCancelled      a newer revision arrived while waiting
     │   ├── SoakFailed               healthy at first, then not, within the soak period
     │   └── VerificationFailed       also carries the runs' records for the note
-    └── PromotionError
-        └── GateClosed
+    ├── PromotionError
+    │   ├── GateClosed
+    │   └── PromotionSuperseded      the target holds a promotion of a newer revision already
+    └── LeadershipLost               this replica no longer holds the Lease: it writes nothing
 """
 
 from __future__ import annotations
@@ -229,6 +232,10 @@ class NotFound(KubeError):
     """The object (or its namespace) does not exist."""
 
 
+class PreconditionFailed(KubeError):
+    """A delete with a uid precondition met another object of that name (409)."""
+
+
 class UnknownKind(KubeError):
     """API discovery does not know this apiVersion/kind."""
 
@@ -356,3 +363,21 @@ class PromotionError(OrchestratorError):
 
 class GateClosed(PromotionError):
     """A window, freeze or soak gate does not allow promotion now."""
+
+
+class PromotionSuperseded(PromotionError):
+    """The target already holds a promotion from a revision that descends from this one.
+
+    Pushing would replay older content over newer; `newer` is that revision.
+    """
+
+    def __init__(self, message: str, *, newer: str) -> None:
+        self.newer = newer
+        super().__init__(message)
+
+
+# --- leadership -----------------------------------------------------------------
+
+
+class LeadershipLost(OrchestratorError):
+    """This replica is not (or no longer) the Lease holder it was: a write is fenced off."""

@@ -17,7 +17,15 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -119,6 +127,15 @@ class AgentSettings(_Group):
     drift_interval_seconds: float = Field(
         default=300.0, gt=0, description="Re-apply the current revision this often (self-heal)."
     )
+    drift_retries: int = Field(
+        default=2,
+        ge=0,
+        description="A drift run of a revision verified here that fails (apply, prune, health, "
+        "verification) is tried this many more times before it counts as failed and rolls back.",
+    )
+    drift_retry_seconds: float = Field(
+        default=10.0, gt=0, description="Pause before each of those retries."
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Parameters for $(params.<name>)$ placeholders; override the repository's "
@@ -185,6 +202,126 @@ class ServerSettings(_Group):
     )
 
 
+class NotificationSettings(_Group):
+    """A notification target: each phase change of a revision (each note entry) is posted."""
+
+    name: str = Field(description="Name in logs and metrics (the URL is never logged).")
+    format: Literal["generic", "slack", "cloudevents"] = Field(
+        default="generic",
+        description="generic JSON, a Slack-compatible incoming webhook, or a CloudEvent.",
+    )
+    url: SecretStr | None = Field(
+        default=None, description="Where to POST (a Slack webhook URL is a secret: see url_file)."
+    )
+    url_file: Path | None = Field(default=None, description="File holding the URL.")
+    secret_file: Path | None = Field(
+        default=None,
+        description="HMAC-SHA256 key file; signs the body in X-Orchestrator-Signature.",
+    )
+    environments: list[str] = Field(
+        default_factory=list, description="Only these environments' changes (empty: all)."
+    )
+    phases: list[str] = Field(
+        default_factory=list, description="Only these phases, e.g. [Failed, Promoted] (empty: all)."
+    )
+
+    @model_validator(mode="after")
+    def _has_url(self) -> NotificationSettings:
+        if self.url is None and self.url_file is None:
+            raise ValueError(f"notification {self.name!r}: set url or url_file")
+        return self
+
+    def url_value(self) -> str:
+        value = _secret(self.url, self.url_file)
+        if not value:
+            raise SettingsError([f"notification {self.name!r}: set url or url_file"])
+        return value
+
+    def secret_value(self) -> str | None:
+        return _secret(None, self.secret_file)
+
+
+class ReportSettings(_Group):
+    """Reports besides the git note: Kubernetes Events and notifications."""
+
+    events: bool = Field(
+        default=True,
+        description="Write a Kubernetes Event for each phase change, about the environment's "
+        "inventory Secret in the agent's namespace.",
+    )
+    notifications: list[NotificationSettings] = Field(
+        default_factory=list,
+        description="Notification targets (in the environment: a JSON list). Each entry's "
+        "fields are in the table below.",
+    )
+    notification_attempts: int = Field(
+        default=5, ge=1, description="Attempts per notification (backoff 1 s, 2 s, 4 s, ...)."
+    )
+    notification_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Timeout of one notification request."
+    )
+
+
+class CeilingSettings(_Group):
+    """The most any policy on the branch may allow; the policy can only narrow it."""
+
+    namespaces: list[str] | None = Field(
+        default=None,
+        description="Namespace glob patterns objects may be applied to (unset: any). A "
+        "policy's allow.namespaces must stay within these.",
+    )
+    kinds: list[str] | None = Field(
+        default=None,
+        description="Kinds that may be applied, spelled as the policy's allow.kinds "
+        "(Kind or group/Kind; unset: any).",
+    )
+    cluster_scoped: bool = Field(
+        default=False,
+        description="Whether cluster-scoped objects (Namespaces, CRDs, ClusterRoles, ...) may "
+        "be applied at all; a policy asking for allow.clusterScoped without it is refused.",
+    )
+    secret_reads: bool = Field(
+        default=False,
+        description="Whether verification-run selectors may read Secrets.",
+    )
+
+
+class TrustSettings(_Group):
+    """The root of trust: who may sign what this agent applies, and how much it reads.
+
+    These come from the cluster (a mounted Secret or ConfigMap), never from the
+    repository, so a person who can only push cannot change them (docs/security.md).
+    """
+
+    allowed_signers_file: Path | None = Field(
+        default=None,
+        description="SSH allowed-signers file (git's gpg.ssh.allowedSignersFile format). "
+        "With this or gpg_public_keys_file set, every revision must be signed by one of "
+        "these keys before any of it is read.",
+    )
+    gpg_public_keys_file: Path | None = Field(
+        default=None,
+        description="Armored GPG public keys whose signatures are trusted (as Flux's verify).",
+    )
+    ceiling: CeilingSettings = Field(default_factory=CeilingSettings)
+    max_file_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        gt=0,
+        description="Largest file read from a revision (its size is read from the object "
+        "header before it is inflated); larger files fail the revision.",
+    )
+    max_revision_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Most bytes read from one revision, all files together.",
+    )
+
+    @property
+    def signatures_required(self) -> bool:
+        """Whether the cluster names any trusted key at all."""
+        return self.allowed_signers_file is not None or self.gpg_public_keys_file is not None
+
+
 class Settings(BaseSettings):
     """Everything an agent needs before it reads its policy from Git."""
 
@@ -200,6 +337,8 @@ class Settings(BaseSettings):
     agent: AgentSettings
     leader: LeaderSettings = Field(default_factory=LeaderSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -218,14 +357,8 @@ class Settings(BaseSettings):
 
     # -- secrets, resolved at use --------------------------------------------------
 
-    def git_token(self) -> str | None:
-        return self.git.token_value()
-
     def webhook_secret(self) -> str | None:
         return _secret(self.server.webhook_secret, self.server.webhook_secret_file)
-
-    def ssh_passphrase(self) -> str | None:
-        return self.git.passphrase_value()
 
     def lease_name(self) -> str:
         return self.leader.lease_name or f"orchestrator-{self.agent.environment}"
@@ -288,6 +421,13 @@ def load_settings(
         ("git.signing_key_file", settings.git.signing_key_file),
         ("cluster.kubeconfig", settings.cluster.kubeconfig),
         ("server.webhook_secret_file", settings.server.webhook_secret_file),
+        ("trust.allowed_signers_file", settings.trust.allowed_signers_file),
+        ("trust.gpg_public_keys_file", settings.trust.gpg_public_keys_file),
+        *(
+            (f"report.notifications.{i}.{name}", path)
+            for i, target in enumerate(settings.report.notifications)
+            for name, path in (("url_file", target.url_file), ("secret_file", target.secret_file))
+        ),
     ):
         if path is not None and not path.is_file():
             problems.append(f"{name}: file {path} does not exist")

@@ -2,7 +2,10 @@
 
 `ORCHESTRATOR_FAILPOINTS=after-apply,after-promotion-push` makes the process kill
 itself with SIGKILL (no cleanup, no flush: a real crash) when it reaches one of the
-named points. Unset in production, where each check is one dict lookup.
+named points. `<point>=stop` freezes it with SIGSTOP instead (a long GC pause, a
+stopped VM): every thread halts until someone sends SIGCONT, and the process
+then carries on from that very point. Unset in production, where each check is
+one dict lookup.
 """
 
 from __future__ import annotations
@@ -17,19 +20,30 @@ POINTS = frozenset(
         "after-health",
         "after-verification",
         "after-note",
+        "before-promotion-push",
         "after-promotion-push",
     }
 )
+_ACTIONS = {"crash": signal.SIGKILL, "stop": signal.SIGSTOP}
 
 
-def _armed() -> frozenset[str]:
+def _armed() -> dict[str, str]:
     raw = os.environ.get(ENV, "")
-    return frozenset(p.strip() for p in raw.split(",") if p.strip())
+    armed: dict[str, str] = {}
+    for item in raw.split(","):
+        point, _, action = item.strip().partition("=")
+        if point:
+            armed[point] = action.strip() or "crash"
+    return armed
 
 
 def reach(point: str) -> None:
-    """Crash here if the point is armed."""
+    """Crash (or freeze) here if the point is armed."""
     if point not in POINTS:
         raise ValueError(f"unknown failpoint {point!r}")
-    if point in _armed():
-        os.kill(os.getpid(), signal.SIGKILL)
+    action = _armed().get(point)
+    if action is None:
+        return
+    if action not in _ACTIONS:
+        raise ValueError(f"unknown failpoint action {action!r} for {point} (crash or stop)")
+    os.kill(os.getpid(), _ACTIONS[action])

@@ -23,9 +23,18 @@ how much faster one machine's clock may run than another's. A consequence: a
 fresh replica waits a full lease_duration before taking over a Lease whose holder
 vanished without releasing it; a released Lease (no holder) is taken at once.
 
-No fencing: a leader frozen past its deadline (a long GC pause, a stopped VM) can
-still finish a request it had started. The pipeline's compare-and-swap pushes and
-server-side apply keep such a late write harmless.
+Fencing: a leader frozen past its deadline (a long GC pause, a stopped VM) wakes
+up believing for a moment that it leads, and compare-and-swap alone does not save
+a push then: it prevents lost ref updates, not stale content (the late writer
+rebuilds its old promotion on the new tip and pushes it). So every write to the
+bus first calls `fence()`, which re-reads the Lease from the API server and
+refuses unless this replica still holds it *with the same transition count as
+when it acquired it* (the count is the fencing token: it grows with every change
+of holder, so a replica that lost the Lease and got it back is a new term). The
+token and the replica's identity go into each note. Git cannot check a token
+itself, so a pause between `fence()` and the push remains possible; the
+promotion rebuild's own check (`orchestrator.promote.promotion`) covers that
+window for content.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from orchestrator.errors import KubeError, SettingsError
+from orchestrator.errors import KubeError, LeadershipLost, SettingsError
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.lease import LeaseLock, LeaseRecord
 from orchestrator.settings import Settings
@@ -76,6 +85,14 @@ def default_identity() -> str:
     """
     base = os.environ.get("POD_NAME") or socket.gethostname() or "orchestrator"
     return f"{base}_{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Who may write now, and in which term: the Lease holder and its transition count."""
+
+    holder: str
+    token: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +167,7 @@ class LeaderElector:
         self._valid_until = 0.0
         self._next_renew = 0.0
         self._record: LeaseRecord | None = None
+        self._token: int | None = None  # leaseTransitions when this term began
         self._observed_key: tuple[str, str, str] | None = None
         self._observed_at = 0.0
         self._contacted = False
@@ -213,8 +231,29 @@ class LeaderElector:
         with self._state:
             return self._record.holder if self._record is not None else ""
 
-    def wait_for_leadership(self, timeout: float | None = None) -> bool:
-        return self.leading.wait(timeout) and self.is_leader()
+    def fence(self) -> Fence:
+        """Prove, against the API server now, that this term still holds the Lease.
+
+        Raises LeadershipLost otherwise (also when the Lease cannot be read:
+        a write that cannot be fenced is not made).
+        """
+        where = self._describe()
+        with self._state:
+            token = self._token
+        if not self.is_leader() or token is None:
+            raise LeadershipLost(f"{self.identity} is not the leader of Lease {where}")
+        try:
+            record = self.lock.read()
+        except KubeError as exc:
+            raise LeadershipLost(f"cannot read Lease {where} to fence a write: {exc}") from exc
+        if record is None or not record.held_by(self.identity) or record.transitions != token:
+            holder = record.holder if record is not None else "nobody"
+            seen = record.transitions if record is not None else "-"
+            raise LeadershipLost(
+                f"Lease {where} is held by {holder or 'nobody'} (transitions {seen}); "
+                f"{self.identity} led in term {token}: write refused"
+            )
+        return Fence(holder=self.identity, token=token)
 
     # -- the campaign -----------------------------------------------------------------
 
@@ -262,6 +301,7 @@ class LeaderElector:
                 self._next_renew = started + timing.renew_interval
                 if not self._leading:
                     self._leading = True
+                    self._token = record.transitions
                     self.leading.set()
                     log.info("leader: %s acquired Lease %s", self.identity, self._describe())
                     events += self._on_started
@@ -303,6 +343,7 @@ class LeaderElector:
             return []
         self._leading = False
         self._valid_until = 0.0
+        self._token = None
         self.leading.clear()
         log.warning("leader: %s stopped leading: %s", self.identity, reason)
         return list(self._on_stopped)
@@ -403,6 +444,12 @@ class AlwaysLeader:
 
     def is_leader(self) -> bool:
         return self._leading.is_set()
+
+    def fence(self) -> Fence:
+        """A single replica has no rival; it still writes nothing once stopped."""
+        if not self._leading.is_set():
+            raise LeadershipLost(f"{self.identity} has stopped")
+        return Fence(holder=self.identity, token=0)
 
     def start(self) -> None:
         self._leading.set()

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Final, Protocol
 
-from orchestrator.agent.leader import AlwaysLeader, Callback, LeaderElector
+from orchestrator.agent.leader import AlwaysLeader, Callback, Fence, LeaderElector
 from orchestrator.agent.metrics import Metrics
 from orchestrator.agent.scheduler import Scheduler, Work
 from orchestrator.agent.server import AgentServer, Trigger
@@ -56,6 +56,8 @@ class Leadership(Protocol):
     ) -> None: ...
 
     def is_leader(self) -> bool: ...
+
+    def fence(self) -> Fence: ...
 
     def start(self) -> None: ...
 

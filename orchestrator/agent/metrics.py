@@ -94,6 +94,13 @@ class Metrics:
             env,
             registry=self.registry,
         )
+        self._notifications = Counter(
+            "orchestrator_notifications_total",
+            "Notifications by target and result: sent, failed (attempts used up or refused), "
+            "dropped (the queue was full).",
+            [*env, "target", "result"],
+            registry=self.registry,
+        )
         self._drift = Counter(
             "orchestrator_drift_detected_total",
             "Live objects found changed from the applied revision and put back (self-heal).",
@@ -150,6 +157,10 @@ class Metrics:
     def count_promotion(self, *, target: str, result: str) -> None:
         """A promotion attempt to `target`: e.g. result promoted, unchanged, gated, failed."""
         self._promotions.labels(self.environment, target, result).inc()
+
+    def count_notification(self, target: str, result: str) -> None:
+        """A notification to `target` ended: sent, failed or dropped."""
+        self._notifications.labels(self.environment, target, result).inc()
 
     def observe_git_fetch(self, seconds: float) -> None:
         self._git_fetch_duration.labels(self.environment).observe(max(0.0, seconds))

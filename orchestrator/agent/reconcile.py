@@ -12,6 +12,7 @@ found by label), so a crash at any point converges on the next run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -22,13 +23,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from orchestrator.agent import failpoints
-from orchestrator.agent.record import Phase, Report, Stage, promoted_targets
+from orchestrator.agent.leader import Fence
+from orchestrator.agent.record import (
+    ROLLBACK_STAGES,
+    Phase,
+    Report,
+    Stage,
+    promoted_targets,
+    retry_drift_failure,
+)
 from orchestrator.errors import (
     GitError,
     HealthWaitCancelled,
+    InventoryError,
     KubeError,
     ObjectsNotAllowed,
     OrchestratorError,
+    PromotionSuperseded,
     PruneFailed,
     SignatureError,
     UnknownKind,
@@ -48,14 +59,18 @@ from orchestrator.kube.client import KubeClient
 from orchestrator.kube.delivery import deliver
 from orchestrator.kube.inventory import InventoryStore
 from orchestrator.kube.prune import PruneOptions
+from orchestrator.kube.rollback import rollback_target
 from orchestrator.manifests import Manifest
 from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
+from orchestrator.promote.allowance import Allowance, effective_allowance
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionRequest, promote
+from orchestrator.promote.run_allowance import run_refusals
 from orchestrator.promote.source import (
     delivered_trailers,
     environment_policy_at,
+    is_ancestor_or_unknown,
     manifests_at,
     params_at,
 )
@@ -63,10 +78,6 @@ from orchestrator.settings import Settings
 
 log = logging.getLogger("orchestrator.agent")
 _T = TypeVar("_T")
-
-_ROLLBACK_WALK_LIMIT = 50
-_GOOD_PHASES = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED})
-_ROLLBACK_STAGES = frozenset({Stage.APPLY, Stage.PRUNE, Stage.HEALTH, Stage.VERIFICATION})
 
 
 class StageFailed(OrchestratorError):
@@ -110,6 +121,24 @@ def delivery_of(repo: CacheRepo, revision: str) -> Delivery:
     return Delivery(trailers.delivery or f"rev-{revision[:12]}", trailers.source_commit)
 
 
+def _superseded_record(ref: str, target: str, exc: PromotionSuperseded) -> dict[str, Any]:
+    return {
+        "target": target,
+        "ref": ref,
+        "commit": None,
+        "pushed": False,
+        "supersededBy": exc.newer,
+        "message": str(exc),
+    }
+
+
+def _promotion_result(record: dict[str, Any]) -> tuple[str, str]:
+    """(target, result) for the metrics: promoted, unchanged or superseded."""
+    if "supersededBy" in record:
+        return record["target"], "superseded"
+    return record["target"], "promoted" if record["pushed"] else "unchanged"
+
+
 class Pipeline:
     """Reconciles revisions of one environment; safe to call again for the same revision."""
 
@@ -122,14 +151,19 @@ class Pipeline:
         signer: Signer | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         health_interval: float = 1.0,
+        fence: Callable[[], Fence] | None = None,
+        on_record: Callable[[NoteEntry], None] | None = None,
     ) -> None:
         self.settings = settings
+        # Called before every write to the bus; raises LeadershipLost to stop it.
+        self.fence = fence
         self.env = settings.agent.environment
         self.repo = repo
         self.kube = kube
         self.signer = signer
         self.now = now
         self.health_interval = health_interval
+        self.on_record = on_record or (lambda _entry: None)
         self.author = Identity(name=settings.git.author_name, email=settings.git.author_email)
         self.field_manager = f"orchestrator-{self.env}"
         self._loaded: tuple[tuple[str, str], list[Manifest]] | None = None
@@ -147,38 +181,18 @@ class Pipeline:
         existing = self._entries(revision)
         latest = existing[-1] if existing else None
         if latest is not None and latest.phase == Phase.ROLLED_BACK:
-            # Re-applying would fail again and roll back again: wait for a new commit.
+            # Re-applying would fail again and roll back again: until a new commit,
+            # hold the revision rolled back to, correcting drift toward it.
             outcome.phase = Phase.ROLLED_BACK
             outcome.message = str(latest.fields.get("message", ""))
+            self._hold_rollback(revision, outcome=outcome)
             return outcome
-        try:
-            policy, delivery = self._deliver(
-                revision, report=report, outcome=outcome, cancel=cancel
-            )
-        except StageFailed as failed:
-            if isinstance(failed.cause, HealthWaitCancelled):
-                log.info("%s: superseded while checking health; not recorded", revision[:12])
-                outcome.message = str(failed.cause)
-                return outcome
-            outcome.stage = failed.stage
-            outcome.message = str(failed.cause)
-            log.warning("%s: %s: %s", revision[:12], failed.stage, failed.cause)
-            repeated = (
-                latest is not None
-                and latest.phase == Phase.FAILED
-                and latest.fields.get("stage") == str(failed.stage)
-                and latest.fields.get("message") == outcome.message
-            )
-            if not repeated:
-                entry = report.entry(Phase.FAILED, stage=failed.stage, message=outcome.message)
-                self._record(revision, entry)
-            if (
-                outcome.policy is not None
-                and outcome.policy.rollback
-                and failed.stage in _ROLLBACK_STAGES
-            ):
-                self._roll_back(revision, report=report, outcome=outcome, cancel=cancel)
+        delivered = self._deliver_settled(
+            revision, report=report, outcome=outcome, latest=latest, cancel=cancel
+        )
+        if delivered is None:
             return outcome
+        policy, delivery = delivered
         outcome.phase = Phase.HEALTHY
         if not any(e.phase == Phase.HEALTHY for e in existing):
             self._record(revision, report.entry(Phase.HEALTHY))
@@ -188,6 +202,7 @@ class Pipeline:
             )
             message = f"re-applied objects changed outside Git: {drifted}"
             self._record(revision, report.entry(Phase.DRIFT_CORRECTED, message=message))
+        self._mark_verified(revision)
         failpoints.reach("after-note")
         self._promote(
             revision,
@@ -199,24 +214,107 @@ class Pipeline:
         )
         return outcome
 
+    def _deliver_settled(
+        self,
+        revision: str,
+        *,
+        report: Report,
+        outcome: Outcome,
+        latest: NoteEntry | None,
+        cancel: threading.Event,
+    ) -> tuple[EnvironmentPolicy, Delivery] | None:
+        """`_deliver`, with a failure of a revision verified here looked at again first.
+
+        None when it failed for good (recorded, rolled back if the policy says so)
+        or was cancelled (not recorded).
+        """
+        verified = revision in self._verified()
+        retries = self.settings.agent.drift_retries
+        attempt = 0
+        while True:
+            try:
+                return self._deliver(revision, report=report, outcome=outcome, cancel=cancel)
+            except StageFailed as failed:
+                if isinstance(failed.cause, HealthWaitCancelled):
+                    log.info("%s: superseded while checking health; not recorded", revision[:12])
+                    outcome.message = str(failed.cause)
+                    return None
+                if not retry_drift_failure(
+                    stage=failed.stage, verified=verified, attempt=attempt, retries=retries
+                ):
+                    self._failed(revision, failed, latest=latest, report=report, outcome=outcome)
+                    rollback = outcome.policy is not None and outcome.policy.rollback
+                    if rollback and failed.stage in ROLLBACK_STAGES:
+                        self._roll_back(revision, report=report, outcome=outcome, cancel=cancel)
+                    return None
+                attempt += 1
+                log.warning(
+                    "%s: %s on a revision verified here; looking again (%d/%d): %s",
+                    revision[:12],
+                    failed.stage,
+                    attempt,
+                    retries,
+                    failed.cause,
+                )
+                if cancel.wait(self.settings.agent.drift_retry_seconds):
+                    outcome.message = "cancelled while waiting to look again"
+                    return None
+
+    def _failed(
+        self,
+        revision: str,
+        failed: StageFailed,
+        *,
+        latest: NoteEntry | None,
+        report: Report,
+        outcome: Outcome,
+    ) -> None:
+        """Record a failed stage (once: a failure repeated by drift runs is not noted again)."""
+        outcome.stage = failed.stage
+        outcome.message = str(failed.cause)
+        log.warning("%s: %s: %s", revision[:12], failed.stage, failed.cause)
+        repeated = (
+            latest is not None
+            and latest.phase == Phase.FAILED
+            and latest.fields.get("stage") == str(failed.stage)
+            and latest.fields.get("message") == outcome.message
+        )
+        if not repeated:
+            entry = report.entry(Phase.FAILED, stage=failed.stage, message=outcome.message)
+            self._record(revision, entry)
+
+    # -- rollback: only to what this agent verified, through every guard ------------
+
+    def _verified(self) -> tuple[str, ...]:
+        """Revisions this agent verified Healthy here, newest first (its own record)."""
+        try:
+            return self.inventory.read().verified
+        except InventoryError as exc:
+            log.error("cannot read the verified revisions: %s", exc)
+            return ()
+
+    def _mark_verified(self, revision: str) -> None:
+        try:
+            self.inventory.mark_verified(revision)
+        except InventoryError as exc:
+            # Only costs a rollback target; the next healthy reconcile writes it again.
+            log.error("%s: cannot record it as verified: %s", revision[:12], exc)
+
     def _roll_back(
         self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
     ) -> None:
-        """Re-deliver the last revision this environment found healthy, and say so."""
-        good = self._last_good(revision)
+        """Re-deliver the newest revision this agent verified here, and say so."""
+        good = rollback_target(
+            self._verified(),
+            failed=revision,
+            is_ancestor=lambda a, b: is_ancestor_or_unknown(self.repo, a, b),
+        )
         if good is None:
-            log.warning("%s: rollback wanted, but no earlier healthy revision", revision[:12])
+            log.warning("%s: rollback wanted, but no earlier verified revision", revision[:12])
             return
         log.warning("%s: rolling back to %s", revision[:12], good[:12])
         try:
-            policy = environment_policy_at(self.repo, good, environment=self.env)
-            manifests = manifests_at(
-                self.repo,
-                good,
-                environment=self.env,
-                policy=policy,
-                params=self.settings.agent.params,
-            )
+            policy, _, manifests = self._admit(good)
             self._apply_and_prune(good, manifests, policy=policy)
             health = wait_for_health(
                 self.kube,
@@ -227,7 +325,8 @@ class Pipeline:
                 cancel=cancel,
             )
         except (OrchestratorError, ValueError) as exc:
-            message = f"rollback to {good[:12]} failed: {exc}"
+            cause = exc.cause if isinstance(exc, StageFailed) else exc
+            message = f"rollback to {good[:12]} failed: {cause}"
             log.error("%s: %s", revision[:12], message)
             self._record(revision, report.entry(Phase.FAILED, stage=outcome.stage, message=message))
             return
@@ -237,34 +336,33 @@ class Pipeline:
         self._record(revision, report.entry(Phase.ROLLED_BACK, message=message))
         outcome.phase = Phase.ROLLED_BACK
 
-    def _last_good(self, revision: str) -> str | None:
-        """The nearest first-parent ancestor whose note says it was verified here."""
-        parents = self.repo.commit_info(revision).parents
-        for _ in range(_ROLLBACK_WALK_LIMIT):
-            if not parents:
-                return None
-            candidate = parents[0]
-            note = self.repo.read_note(env=self.env, commit=candidate)
-            if note is not None and any(e.phase in _GOOD_PHASES for e in note.entries):
-                return candidate
-            parents = self.repo.commit_info(candidate).parents
-        return None
+    def _hold_rollback(self, revision: str, *, outcome: Outcome) -> None:
+        """Re-apply the revision rolled back to (drift correction), through every guard."""
+        try:
+            inventory = self.inventory.read()
+        except InventoryError as exc:
+            log.error("%s: cannot read the inventory: %s", revision[:12], exc)
+            return
+        current = inventory.revision
+        if not current or current == revision or current not in inventory.verified:
+            return  # nothing verified is applied: wait for a new commit
+        changes = ChangeSet()
+        try:
+            policy, _, manifests = self._admit(current)
+            self._apply_and_prune(current, manifests, policy=policy, into=changes)
+        except (OrchestratorError, ValueError) as exc:
+            log.error("%s: re-applying %s failed: %s", revision[:12], current[:12], exc)
+            return
+        outcome.changes = changes
+        if changes.changed:
+            log.warning("%s: rolled back to %s; %s", revision[:12], current[:12], changes.summary())
 
     def _deliver(
         self, revision: str, *, report: Report, outcome: Outcome, cancel: threading.Event
     ) -> tuple[EnvironmentPolicy, Delivery]:
         """Everything up to a verified revision; raises StageFailed."""
-        policy = self._stage(
-            Stage.POLICY,
-            lambda: environment_policy_at(self.repo, revision, environment=self.env),
-        )
+        policy, delivery, manifests = self._admit(revision, report=report)
         outcome.policy = policy
-        if policy.trust.signers:
-            self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
-        delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
-        report.delivery = delivery.feature
-        manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
-        self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy))
         self._apply(revision, manifests, policy=policy, report=report, outcome=outcome)
         failpoints.reach("after-apply")
         self._check_health(
@@ -277,6 +375,29 @@ class Pipeline:
             )
             failpoints.reach("after-verification")
         return policy, delivery
+
+    def _admit(
+        self, revision: str, *, report: Report | None = None
+    ) -> tuple[EnvironmentPolicy, Delivery, list[Manifest]]:
+        """The guards every revision passes before it is applied, a rollback target too."""
+        policy = self._stage(
+            Stage.POLICY,
+            lambda: environment_policy_at(self.repo, revision, environment=self.env),
+        )
+        allowance = self._stage(
+            Stage.POLICY,
+            lambda: effective_allowance(
+                policy.allow, self.settings.trust.ceiling, environment=self.env
+            ),
+        )
+        if policy.trust.signers:
+            self._stage(Stage.SIGNATURE, lambda: self._verify(revision, policy.trust.signers))
+        delivery = self._stage(Stage.ARTIFACT, lambda: delivery_of(self.repo, revision))
+        if report is not None:
+            report.delivery = delivery.feature
+        manifests = self._stage(Stage.BUILD, lambda: self._manifests(revision, policy))
+        self._stage(Stage.NOT_ALLOWED, lambda: self._check_allowed(manifests, policy, allowance))
+        return policy, delivery, manifests
 
     def _manifests(self, revision: str, policy: EnvironmentPolicy) -> list[Manifest]:
         """The revision's objects; loaded once per revision (drift re-runs reuse them)."""
@@ -458,54 +579,80 @@ class Pipeline:
             ):
                 self._record(revision, report.entry(Phase.WAITING, message=verdict.reason))
             return
-        results: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
         try:
             for target in pending:
-                request = PromotionRequest(
-                    source_env=self.env,
-                    source_commit=revision,
-                    feature=delivery.feature,
-                    target_env=target,
-                    mode=policy.promotion.mode,
-                    paths=tuple(policy.promoted_paths),
-                    health=report.health or "Healthy",
-                    verified_by=self.settings.agent.identity,
-                    origin_commit=delivery.origin_commit,
-                )
-                result = promote(self.repo, request, author=self.author, signer=self.signer)
-                failpoints.reach("after-promotion-push")
-                log.info(
-                    "%s: promoted to %s (%s)",
-                    revision[:12],
-                    result.target_ref,
-                    "pushed" if result.pushed else "already there",
-                )
-                results.append(
-                    {
-                        "target": target,
-                        "ref": result.target_ref,
-                        "commit": result.commit,
-                        "pushed": result.pushed,
-                    }
+                records.append(
+                    self._push_one(
+                        revision, target, policy=policy, delivery=delivery, report=report
+                    )
                 )
         except (GitError, ValueError) as exc:
-            report.promotions = results
-            done = {r["target"] for r in results}
-            outcome.promotions = [
-                (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
-            ] + [(t, "failed") for t in pending if t not in done]
+            report.promotions = records
+            done = {r["target"] for r in records}
+            outcome.promotions = [_promotion_result(r) for r in records] + [
+                (t, "failed") for t in pending if t not in done
+            ]
             outcome.stage = Stage.PROMOTION
             outcome.message = str(exc)
             self._record(
                 revision, report.entry(Phase.FAILED, stage=Stage.PROMOTION, message=str(exc))
             )
             return
-        report.promotions = results
-        outcome.promotions = [
-            (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
-        ]
-        outcome.phase = Phase.PROMOTED
-        self._record(revision, report.entry(Phase.PROMOTED))
+        report.promotions = records
+        outcome.promotions = [_promotion_result(r) for r in records]
+        superseded = [str(r["message"]) for r in records if "supersededBy" in r]
+        if len(superseded) < len(records):
+            outcome.phase = Phase.PROMOTED
+            self._record(revision, report.entry(Phase.PROMOTED))
+            return
+        # Older than what every target holds: recorded as such, nothing pushed.
+        outcome.phase = Phase.SUPERSEDED
+        outcome.message = "; ".join(superseded)
+        self._record(revision, report.entry(Phase.SUPERSEDED, message=outcome.message))
+
+    def _push_one(
+        self,
+        revision: str,
+        target: str,
+        *,
+        policy: EnvironmentPolicy,
+        delivery: Delivery,
+        report: Report,
+    ) -> dict[str, Any]:
+        """Promote to one target; its record for the note (superseded: nothing pushed)."""
+        request = PromotionRequest(
+            source_env=self.env,
+            source_commit=revision,
+            feature=delivery.feature,
+            target_env=target,
+            mode=policy.promotion.mode,
+            paths=tuple(policy.promoted_paths),
+            health=report.health or "Healthy",
+            verified_by=self.settings.agent.identity,
+            origin_commit=delivery.origin_commit,
+        )
+        failpoints.reach("before-promotion-push")
+        try:
+            result = promote(
+                self.repo, request, author=self.author, signer=self.signer, fence=self.fence
+            )
+        except PromotionSuperseded as exc:
+            log.warning("%s: not promoted to %s: %s", revision[:12], target, exc)
+            return _superseded_record(request.target_ref, target, exc)
+        failpoints.reach("after-promotion-push")
+        log.info(
+            "%s: promoted to %s (%s)",
+            revision[:12],
+            result.target_ref,
+            "pushed" if result.pushed else "already there",
+        )
+        return {
+            "target": target,
+            "ref": result.target_ref,
+            "commit": result.commit,
+            "pushed": result.pushed,
+        }
 
     # -- stages -------------------------------------------------------------------
 
@@ -530,7 +677,9 @@ class Pipeline:
             except GitError as exc:
                 raise SignatureError(str(exc)) from exc
 
-    def _check_allowed(self, manifests: Sequence[Manifest], policy: EnvironmentPolicy) -> None:
+    def _check_allowed(
+        self, manifests: Sequence[Manifest], policy: EnvironmentPolicy, allowance: Allowance
+    ) -> None:
         delivered_crds = table_scope(crd_scopes(m.body for m in manifests))
         scope = chain(builtin_scope, delivered_crds)
         refusals = []
@@ -543,9 +692,13 @@ class Pipeline:
                     ).namespaced
                 except UnknownKind:
                     namespaced = bool(manifest.ref.namespace)
-            reason = policy.allow.refusal(manifest.ref, namespaced=namespaced)
+            reason = allowance.refusal(manifest.ref, namespaced=namespaced)
             if reason is not None:
                 refusals.append(f"{manifest.path}: {reason}")
+        # Runs are created with the agent's identity too: the same allowance binds them.
+        refusals += run_refusals(
+            policy.verification, allow=allowance, secret_reads=allowance.secret_reads
+        )
         if refusals:
             raise ObjectsNotAllowed(refusals)
 
@@ -557,8 +710,14 @@ class Pipeline:
         return list(note.entries) if note is not None else []
 
     def _record(self, revision: str, entry: NoteEntry) -> None:
+        if self.fence is not None:
+            fence = self.fence()  # LeadershipLost: a replica out of its term writes nothing
+            fields = {**entry.fields, "writer": fence.holder, "fencingToken": fence.token}
+            entry = dataclasses.replace(entry, fields=fields)
         try:
             self.repo.add_note(env=self.env, commit=revision, entries=[entry], author=self.author)
         except GitError as exc:
             # The note is the report, not the work: the next reconcile writes it again.
             log.error("%s: cannot write the note: %s", revision[:12], exc)
+            return
+        self.on_record(entry)  # Events and notifications mirror what Git now says

@@ -38,6 +38,7 @@ class Phase(StrEnum):
     PROMOTED = "Promoted"  # healthy, and the promotion commits are on the bus
     ROLLED_BACK = "RolledBack"  # failed, and the last healthy revision was re-applied
     DRIFT_CORRECTED = "DriftCorrected"  # the cluster had drifted and was re-applied
+    SUPERSEDED = "Superseded"  # healthy, but the target holds a newer revision's promotion
 
 
 class Stage(StrEnum):
@@ -108,13 +109,32 @@ class Report:
         )
 
 
+_PROMOTION_DONE = frozenset({Phase.PROMOTED, Phase.SUPERSEDED})
+
+
 def promoted_targets(entries: Sequence[NoteEntry], *, revision: str) -> set[str]:
-    """Target environments a Promoted entry already records for `revision`."""
+    """Targets a Promoted (or Superseded) entry already settles for `revision`."""
     done: set[str] = set()
     for entry in entries:
-        if entry.phase != Phase.PROMOTED or entry.fields.get("revision") != revision:
+        if entry.phase not in _PROMOTION_DONE or entry.fields.get("revision") != revision:
             continue
         for promotion in entry.fields.get("promotions") or []:
             if isinstance(promotion, dict) and isinstance(promotion.get("target"), str):
                 done.add(promotion["target"])
     return done
+
+
+# The stages whose failure rolls back (when the policy asks for it), and that a
+# drift run retries first: what the cluster says can change from one look to the next.
+ROLLBACK_STAGES = frozenset({Stage.APPLY, Stage.PRUNE, Stage.HEALTH, Stage.VERIFICATION})
+
+
+def retry_drift_failure(*, stage: Stage, verified: bool, attempt: int, retries: int) -> bool:
+    """Whether a failed run should look again before it counts (and rolls back).
+
+    Only for a revision this agent already verified here (a drift run, or the
+    same revision after a restart): a moment of Unknown health or a hiccup of
+    the API server must not undo a delivery that was fine. A new revision fails
+    at once, since nothing was known good about it.
+    """
+    return verified and stage in ROLLBACK_STAGES and attempt < retries

@@ -27,6 +27,7 @@ from orchestrator.agent.ondemand import register as register_reconcile
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase
+from orchestrator.agent.reporting import build_reporter
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.errors import (
     Forbidden,
@@ -44,12 +45,15 @@ from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.promote.suspension import Suspension, suspension_at
+from orchestrator.report import Reporter
 from orchestrator.settings import GitSettings, Settings
 
 log = logging.getLogger("orchestrator.agent")
 
 PUBLISH_LABEL = "orchestrator.dev/publish"
-_SUCCESS = frozenset({Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED})
+_SUCCESS = frozenset(
+    {Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED, Phase.SUPERSEDED}
+)
 FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
 
@@ -347,6 +351,7 @@ def run_agent(settings: Settings) -> int:
     readiness = Readiness()
     author = Identity(name=settings.git.author_name, email=settings.git.author_email)
     env = settings.agent.environment
+    reporter: Reporter | None = None
     if settings.agent.role == "build":
         if not settings.agent.publish_to:
             raise OrchestratorError(
@@ -365,7 +370,10 @@ def run_agent(settings: Settings) -> int:
             settings, polls={env: build.poll}, client=kube, metrics=metrics, readiness=readiness
         )
     else:
-        pipeline = Pipeline(settings=settings, repo=repo, kube=kube, signer=signer(settings))
+        reporter = build_reporter(settings, kube=kube, metrics=metrics)
+        pipeline = Pipeline(
+            settings=settings, repo=repo, kube=kube, signer=signer(settings), on_record=reporter
+        )
         work = DeliverWork(
             pipeline=pipeline,
             repo=repo,
@@ -383,12 +391,18 @@ def run_agent(settings: Settings) -> int:
         )
         force = work.force_next
         scheduler = daemon.scheduler
+        pipeline.fence = daemon.leadership.fence  # every write to the bus is fenced
         work.wake_at = lambda when: scheduler.run_at(DRIFT_JOB, when)
     _add_routes(daemon, settings, force=force)
+    sender = reporter.sender if reporter is not None else None
+    if sender is not None:
+        sender.start()
     try:
         return daemon.run()
     except KubeError as exc:
         log.error("cluster: %s", exc)
         return 1
     finally:
+        if sender is not None:
+            sender.stop()
         kube.close()

@@ -6,7 +6,6 @@ one line per problem, and exit 1; `-v` adds the traceback.
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 import click
 
 from orchestrator import __version__
+from orchestrator.cli import logs
+from orchestrator.cli.logs import LogFormat
 from orchestrator.errors import OrchestratorError
 
 EXIT_OK = 0
@@ -64,8 +65,17 @@ class _Main(click.Group):
 )
 @click.version_option(__version__, prog_name="orchestrator")
 @click.option("-v", "--verbose", count=True, help="More detail: -v details, -vv debug logs.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="ORCHESTRATOR_LOG_FORMAT",
+    help="Logs on stderr as text, or one JSON object per line for log pipelines "
+    "[env: ORCHESTRATOR_LOG_FORMAT].",
+)
 @click.pass_context
-def main(ctx: click.Context, verbose: int) -> None:
+def main(ctx: click.Context, verbose: int, log_format: LogFormat) -> None:
     """Deliver Kubernetes configuration across clusters, with Git as the message bus.
 
     One agent runs per cluster. It polls its environment's branch, applies what
@@ -75,10 +85,4 @@ def main(ctx: click.Context, verbose: int) -> None:
     clone.
     """
     ctx.meta["orchestrator.verbose"] = verbose
-    level = logging.DEBUG if verbose >= 2 else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
-    )
-    if verbose < 2:
-        for noisy in ("kubernetes", "urllib3", "apscheduler"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(verbose=verbose, log_format=log_format)

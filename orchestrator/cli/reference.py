@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, get_args, get_origin
 
 import click
 from pydantic import BaseModel
@@ -32,7 +33,7 @@ per problem, naming the setting and its variable.
 
 
 # Defaults computed when the agent starts, described rather than evaluated here.
-_SHOWN_DEFAULTS = {
+_SHOWN_DEFAULTS: dict[tuple[str, ...], str] = {
     ("agent", "identity"): "`orchestrator@<hostname>`",
     ("leader", "identity"): "`$POD_NAME` (else the hostname) `_<8 random hex digits>`",
 }
@@ -56,6 +57,29 @@ def _default(field: Any) -> str:
     return f"`{field.default}`"
 
 
+def _rows(model: type[BaseModel], *, prefix: tuple[str, ...], env: bool) -> list[str]:
+    """One table row per setting; a nested group's settings follow with a dotted name.
+
+    Without `env`, the settings are fields of list entries (set in a JSON list), which
+    have no variable of their own.
+    """
+    rows = []
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            rows.extend(_rows(nested, prefix=path, env=env))
+            continue
+        variable = (
+            "`" + ENV_PREFIX + "__".join(p.upper() for p in path) + "`" if env else "(in the list)"
+        )
+        default = _SHOWN_DEFAULTS.get(path, _default(field))
+        description = (field.description or "").replace("|", "\\|")
+        kind = _type_name(field.annotation).replace("|", "\\|")
+        rows.append(f"| `{'.'.join(path)}` | {variable} | {kind} | {default} | {description} |")
+    return rows
+
+
 def render() -> str:
     lines = [_HEADER]
     for group_name, group_field in Settings.model_fields.items():
@@ -63,20 +87,29 @@ def render() -> str:
         assert isinstance(model, type)
         assert issubclass(model, BaseModel)
         lines.append(f"## `{group_name}`\n")
-        lines.append(f"{(model.__doc__ or '').strip()}\n")
+        lines.append(f"{inspect.cleandoc(model.__doc__ or '')}\n")
         lines.append("| setting | environment variable | type | default | meaning |")
         lines.append("| --- | --- | --- | --- | --- |")
-        for name, field in model.model_fields.items():
-            env = f"{ENV_PREFIX}{group_name.upper()}__{name.upper()}"
-            default = _default(field)
-            default = _SHOWN_DEFAULTS.get((group_name, name), default)
-            description = (field.description or "").replace("|", "\\|")
-            kind = _type_name(field.annotation).replace("|", "\\|")
-            lines.append(
-                f"| `{group_name}.{name}` | `{env}` | {kind} | {default} | {description} |"
-            )
+        lines.extend(_rows(model, prefix=(group_name,), env=True))
         lines.append("")
+        for name, field in model.model_fields.items():
+            item = _list_item_model(field.annotation)
+            if item is not None:
+                lines.append(f"### `{group_name}.{name}[]`\n")
+                lines.append(f"{inspect.cleandoc(item.__doc__ or '')}\n")
+                lines.append("| setting | environment variable | type | default | meaning |")
+                lines.append("| --- | --- | --- | --- | --- |")
+                lines.extend(_rows(item, prefix=(f"{group_name}.{name}[]",), env=False))
+                lines.append("")
     return "\n".join(lines)
+
+
+def _list_item_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a `list[Model]` setting, else None."""
+    if get_origin(annotation) is not list:
+        return None
+    (item,) = get_args(annotation)
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
 
 
 @click.command("config-reference")

@@ -24,7 +24,7 @@ from orchestrator.promote.policy import parse_duration
 # DriftCorrected follows a healthy delivery that was re-applied; it hides the phase
 # before it, so for Promoted the promotion commits decide.
 TARGETS: Final = {
-    "Healthy": frozenset({"Healthy", "Waiting", "Promoted", "DriftCorrected"}),
+    "Healthy": frozenset({"Healthy", "Waiting", "Promoted", "DriftCorrected", "Superseded"}),
     "Waiting": frozenset({"Waiting", "Promoted"}),
     "Promoted": frozenset({"Promoted"}),
 }
@@ -71,6 +71,9 @@ def _verdict(
     promoted = delivery.phase == "DriftCorrected" and any(p.commit for p in delivery.promotions)
     if delivery.phase in TARGETS[target] or (promoted and target != "Healthy"):
         return Verdict("reached", delivery, delivery.phase or "")
+    if delivery.phase == "Superseded":
+        # Healthy, but a newer revision was promoted first: this one never will be.
+        return Verdict("failed", delivery, f"Superseded ({delivery.message or 'a newer revision'})")
     if delivery.phase in FAILED_PHASES:
         why = ": ".join(p for p in (delivery.stage, delivery.message) if p)
         return Verdict("failed", delivery, f"{delivery.phase}" + (f" ({why})" if why else ""))

@@ -507,10 +507,6 @@ class NoteDocument:
         """The most recent entry: what the environment last did with the commit."""
         return self.entries[-1] if self.entries else None
 
-    def with_entry(self, entry: NoteEntry) -> NoteDocument:
-        """This document plus one entry."""
-        return NoteDocument.of((*self.entries, entry))
-
     def render(self) -> str:
         """Canonical note text: equal documents give byte-equal notes."""
         doc = {"schema": NOTE_SCHEMA, "entries": [e.to_json() for e in self.entries]}

@@ -5,6 +5,7 @@ The pure part, importable without a cluster:
 - `status`: HealthStatus (severity order), ObjectHealth, DeliveryHealth, worst;
 - `kinds`: one status function per built-in kind, generic rules for the rest;
 - `rules` / `rule_eval`: the policy's Cartographer-style health rules;
+- `cel_rules` / `cel_source`: the policy's CEL health rules, in Flux's shape;
 - `check`: object_health and delivery_health, which pick a rule or a kind check.
 
 The waiting part reaches the cluster only through an injected `reader`
@@ -15,6 +16,7 @@ The waiting part reaches the cluster only through an injected `reader`
 - `runs` / `run_template`: verification runs, created per revision, never updated.
 """
 
+from orchestrator.health.cel_rules import CelRule
 from orchestrator.health.check import delivery_health, object_health
 from orchestrator.health.observe import Target, observe
 from orchestrator.health.reader import ClusterAccess, ClusterReader
@@ -32,6 +34,7 @@ from orchestrator.health.status import DeliveryHealth, HealthStatus, ObjectHealt
 from orchestrator.health.wait import soak, wait_for_health
 
 __all__ = [
+    "CelRule",
     "ClusterAccess",
     "ClusterReader",
     "DeliveryHealth",

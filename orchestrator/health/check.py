@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from orchestrator.health.cel_rules import CelRule, evaluate_cel
 from orchestrator.health.kinds import checker_for
 from orchestrator.health.rule_eval import evaluate
 from orchestrator.health.rules import HealthRules
@@ -22,7 +23,9 @@ def object_health(obj: Mapping[str, Any], *, rules: HealthRules | None = None) -
     """
     ref = ObjectRef.of(dict(obj))
     rule = rules.rule_for(ref.group, ref.kind) if rules is not None else None
-    if rule is not None:
+    if isinstance(rule, CelRule):
+        status, message = evaluate_cel(rule, obj)
+    elif rule is not None:
         status, message = evaluate(rule, obj)
     else:
         status, message = checker_for(ref.group, ref.kind)(obj)

@@ -22,6 +22,14 @@ and the policy lists them by kind (`HealthRules`):
       kind: Service
       healthRule: {singleConditionType: Ready}
 
+An entry may instead carry Flux's CEL expressions beside the kind, exactly as
+a Kustomization's `healthCheckExprs` entry (`orchestrator.health.cel_rules`):
+
+    - apiVersion: cert-manager.io/v1
+      kind: Certificate
+      failed: "status.conditions.exists(e, e.type == 'Ready' && e.status == 'False')"
+      current: "status.conditions.exists(e, e.type == 'Ready' && e.status == 'True')"
+
 These models only describe and validate; `orchestrator.health.rule_eval`
 applies them. They are self-contained so the policy model can embed
 `HealthRules` as a field. Field paths (`key`, `messagePath`) follow
@@ -49,6 +57,7 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.health.cel_rules import CelRule, check_expression
 from orchestrator.health.fieldpath import FieldPath, scalar_text
 
 __all__ = [
@@ -191,12 +200,20 @@ _FORMS: dict[str, RuleForm] = {
 
 
 class KindHealthRule(_Model):
-    """The rule for one kind, named by `apiVersion` (any version) or by `group`."""
+    """The rule for one kind, named by `apiVersion` (any version) or by `group`.
+
+    The rule is either a `healthRule` or Flux's CEL expressions (`current`,
+    `inProgress`, `failed`) beside the kind, so that a Flux Kustomization's
+    `healthCheckExprs` entries can be pasted as they are.
+    """
 
     api_version: str | None = Field(default=None, alias="apiVersion", min_length=1)
     group: str | None = None
     kind: str = Field(min_length=1)
-    health_rule: HealthRule = Field(alias="healthRule")
+    health_rule: HealthRule | None = Field(default=None, alias="healthRule")
+    current: str | None = None
+    in_progress: str | None = Field(default=None, alias="inProgress")
+    failed: str | None = None
 
     @model_validator(mode="after")
     def _one_group_source(self) -> KindHealthRule:
@@ -205,6 +222,47 @@ class KindHealthRule(_Model):
                 'name the kind\'s API group with exactly one of apiVersion or group ("" is core)'
             )
         return self
+
+    @model_validator(mode="after")
+    def _one_rule_form(self) -> KindHealthRule:
+        expressions = {
+            "current": self.current,
+            "inProgress": self.in_progress,
+            "failed": self.failed,
+        }
+        given = {name: text for name, text in expressions.items() if text is not None}
+        if self.health_rule is not None and given:
+            raise ValueError(
+                f"health rule for {self.name}: give either healthRule or CEL expressions "
+                "(current, inProgress, failed), not both"
+            )
+        if self.health_rule is None and self.current is None:
+            raise ValueError(
+                f"health rule for {self.name}: needs a healthRule, or a CEL `current` expression "
+                "(inProgress and failed are optional, as in Flux)"
+            )
+        for field, text in given.items():
+            try:
+                check_expression(text)
+            except ValueError as exc:
+                raise ValueError(f"health rule for {self.name}: {field}: {exc}") from None
+        return self
+
+    @property
+    def name(self) -> str:
+        """`group/Kind` (just `Kind` for the core group), to name the rule in messages."""
+        group, kind = self.group_kind
+        return f"{group}/{kind}" if group else kind
+
+    @property
+    def rule(self) -> HealthRule | CelRule:
+        """What decides this kind's health: the healthRule, or the CEL expressions."""
+        if self.health_rule is not None:
+            return self.health_rule
+        assert self.current is not None  # validation guarantees one form
+        return CelRule(
+            name=self.name, current=self.current, in_progress=self.in_progress, failed=self.failed
+        )
 
     @property
     def group_kind(self) -> tuple[str, str]:
@@ -232,9 +290,9 @@ class HealthRules(RootModel[tuple[KindHealthRule, ...]]):
             seen.add(entry.group_kind)
         return self
 
-    def rule_for(self, group: str, kind: str) -> HealthRule | None:
+    def rule_for(self, group: str, kind: str) -> HealthRule | CelRule | None:
         """The policy's rule for a kind, or None to use the built-in check."""
         for entry in self.root:
             if entry.group_kind == (group, kind):
-                return entry.health_rule
+                return entry.rule
         return None

@@ -68,6 +68,11 @@ class RunSelector(_Model):
         return value
 
     @property
+    def reads_secrets(self) -> bool:
+        """Whether it picks core Secrets, whose data a template could copy into a run."""
+        return self.api_version == "v1" and self.kind == "Secret"
+
+    @property
     def label_selector(self) -> str:
         """The selector as the API takes it: `a=1,b=2`, sorted for stable requests."""
         return ",".join(f"{key}={value}" for key, value in sorted(self.match_labels.items()))

@@ -83,6 +83,7 @@ ANNOTATION_DELIVERY = "orchestrator.dev/delivery"
 MANAGER = "orchestrator"
 
 REVISION_LABEL_CHARS = 40
+WITHHELD = "withheld: the run reads a Secret"
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 RunsProgress = Callable[[Sequence["RunResult"]], None]
@@ -129,6 +130,19 @@ class RunResult:
             "revision": self.revision,
             "outputs": copy.deepcopy(dict(self.outputs)),
         }
+
+    def withheld(self) -> RunResult:
+        """This result without anything the run could have copied from a Secret.
+
+        A run whose selector reads a Secret may carry its data in any field, and
+        so in its outputs and (through a controller or the API server) in its
+        messages; the note and the log get the outcome and the object's name only.
+        """
+        return dataclasses.replace(
+            self,
+            message=f"{self.outcome} ({WITHHELD})",
+            outputs=dict.fromkeys(self.outputs, WITHHELD),
+        )
 
     def __str__(self) -> str:
         where = f" ({self.ref})" if self.run_name else ""
@@ -266,6 +280,10 @@ def find_runs(
     return sorted(found, key=_created, reverse=True)
 
 
+def _reads_secrets(template: RunTemplate) -> bool:
+    return template.selector is not None and template.selector.reads_secrets
+
+
 def ensure_run(
     access: ClusterAccess,
     template: RunTemplate,
@@ -297,8 +315,10 @@ def ensure_run(
     except ClusterUnreachable:
         raise
     except KubeError as exc:
+        # The API server may quote the rendered value it refused: Secret data, maybe.
+        said = WITHHELD if _reads_secrets(template) else str(exc)
         raise VerificationFailed(
-            f"cannot create verification run {template.name}: {exc}", refs=[_ref_of(body)]
+            f"cannot create verification run {template.name}: {said}", refs=[_ref_of(body)]
         ) from None
 
 
@@ -473,7 +493,8 @@ def wait_for_runs(
             return dataclasses.replace(
                 base, outcome=RunOutcome.PENDING, message=f"cannot be read: {exc}", outputs={}
             )
-        return run_result(template, runs, revision=revision)
+        result = run_result(template, runs, revision=revision)
+        return result.withheld() if _reads_secrets(template) else result
 
     results: list[RunResult | None] = [None] * len(templates)
     pruned: set[str] = set()

@@ -109,9 +109,6 @@ class ChangeSet:
     def get(self, ref: ObjectRef) -> ChangeSetEntry | None:
         return self._entries.get(ref)
 
-    def with_action(self, *actions: Action) -> list[ChangeSetEntry]:
-        return [e for e in self._entries.values() if e.action in actions]
-
     def counts(self) -> dict[Action, int]:
         """How many objects per action, every action present (zero included)."""
         counts = dict.fromkeys(_ORDER, 0)

@@ -31,6 +31,7 @@ from orchestrator.errors import (
     Forbidden,
     KubeError,
     NotFound,
+    PreconditionFailed,
     UnknownKind,
 )
 from orchestrator.kube.config import resolve_cluster
@@ -152,15 +153,6 @@ class KubeClient:
             kubernetes.config.load_incluster_config(client_configuration=config)
         except kubernetes.config.ConfigException as exc:
             raise ClusterUnreachable(f"cannot use the in-cluster configuration: {exc}") from None
-        return cls._with_config(config)
-
-    @classmethod
-    def with_token(cls, *, server: str, token: str, ca_file: str | Path) -> KubeClient:
-        """For running as a ServiceAccount from outside its cluster (tests, tooling)."""
-        config = kubernetes.client.Configuration()
-        config.host = server
-        config.api_key = {"authorization": f"Bearer {token}"}
-        config.ssl_ca_cert = str(ca_file)
         return cls._with_config(config)
 
     @classmethod
@@ -290,9 +282,12 @@ class KubeClient:
             return ClusterUnreachable(f"{self.server}: {text}", ref=ref, reason=message)
         if action.startswith("apply"):
             return ApplyFailed(text, ref=ref, reason=message)
+        error: type[KubeError] = KubeError
         if status == 404:
-            return NotFound(text, ref=ref, reason=message)
-        return KubeError(text, ref=ref, reason=message)
+            error = NotFound
+        elif status == 409 and action == "delete":
+            error = PreconditionFailed  # a delete with a uid precondition met another object
+        return error(text, ref=ref, reason=message)
 
     def apply(
         self,
@@ -439,21 +434,30 @@ class KubeClient:
         name: str,
         namespace: str = "",
         propagation: str = "Background",
+        uid: str | None = None,
     ) -> bool:
-        """Delete; False if it was already gone."""
+        """Delete; False if it was already gone.
+
+        With `uid` the API server deletes only the object of that uid (a delete
+        precondition), so an object re-created under the same name since it was
+        read survives; it answers 409, raised as `PreconditionFailed`.
+        """
         rtype = self.resource_type(api_version, kind)
         ref = ObjectRef(group=rtype.group, kind=kind, namespace=namespace, name=name)
+        body: dict[str, Any] = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "propagationPolicy": propagation,
+        }
+        if uid is not None:
+            body["preconditions"] = {"uid": uid}
         try:
             self._request(
                 "DELETE",
                 rtype.path(namespace=namespace, name=name),
                 ref=ref,
                 action="delete",
-                body={
-                    "kind": "DeleteOptions",
-                    "apiVersion": "v1",
-                    "propagationPolicy": propagation,
-                },
+                body=body,
                 content_type="application/json",
             )
         except NotFound:

@@ -59,7 +59,10 @@ def deliver(
         with changes.timing(Step.INVENTORY):
             store.write(
                 Inventory.of_changeset(
-                    changes, revision=revision, field_manager=apply.field_manager
+                    changes,
+                    revision=revision,
+                    field_manager=apply.field_manager,
+                    verified=previous.verified,
                 )
             )
     return changes

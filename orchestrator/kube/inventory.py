@@ -14,6 +14,8 @@ Format (each value of `data`, base64-decoded, is UTF-8 text):
     fieldManager the field manager the objects were applied with
     serial       a hash of the whole inventory (to skip writing it unchanged)
     shards       JSON list of the shard Secrets' names, in order (head excluded)
+    verified     JSON list of revisions this agent verified Healthy here, newest
+                 first (at most VERIFIED_KEPT): the only source of rollback targets
     entries      one JSON object per line:
                  {"apiVersion","kind","namespace","name","digest","resourceVersion","uid","fields"}
 
@@ -30,6 +32,11 @@ written first, the head last, and only then are shards the head no longer
 names deleted. A reader therefore sees either the old inventory or the new
 one, and checks every shard against the hash in its name. A new revision with
 the same objects rewrites the head only.
+
+Why rollback targets come from here and not from notes: anyone who can push to
+the repository can write a note saying "Healthy" on any commit, while this
+Secret lives in the agent's own namespace and only the agent (and the cluster's
+administrators) can write it.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import InventoryError, KubeError
@@ -55,6 +62,7 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "orchestrator"}
 # A Secret holds at most 1 MiB; half of it leaves room for metadata and growth.
 DEFAULT_SHARD_BYTES = 512 * 1024
 INVENTORY_FIELD_MANAGER = "orchestrator-inventory"
+VERIFIED_KEPT = 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +134,7 @@ class Inventory:
     revision: str = ""
     field_manager: str = ""
     entries: tuple[InventoryEntry, ...] = ()
+    verified: tuple[str, ...] = ()
     _index: dict[ObjectRef, InventoryEntry] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
@@ -153,13 +162,26 @@ class Inventory:
         return [e for e in self.entries if e.ref not in kept]
 
     @classmethod
-    def of_changeset(cls, changes: ChangeSet, *, revision: str, field_manager: str) -> Inventory:
+    def of_changeset(
+        cls,
+        changes: ChangeSet,
+        *,
+        revision: str,
+        field_manager: str,
+        verified: tuple[str, ...] = (),
+    ) -> Inventory:
         """The inventory a delivery leaves: the record of every entry that has one."""
         return cls(
             revision=revision,
             field_manager=field_manager,
             entries=tuple(e.record for e in changes if e.record is not None),
+            verified=verified,
         )
+
+    def with_verified(self, revision: str, *, keep: int = VERIFIED_KEPT) -> Inventory:
+        """This inventory with `revision` first among the verified ones."""
+        rest = tuple(r for r in self.verified if r != revision)
+        return replace(self, verified=(revision, *rest)[:keep])
 
     def updated(self, changes: ChangeSet) -> Inventory:
         """This inventory with the records of `changes` laid over it (after a failure).
@@ -172,7 +194,10 @@ class Inventory:
             if entry.record is not None:
                 merged[entry.ref] = entry.record
         return Inventory(
-            revision=self.revision, field_manager=self.field_manager, entries=tuple(merged.values())
+            revision=self.revision,
+            field_manager=self.field_manager,
+            entries=tuple(merged.values()),
+            verified=self.verified,
         )
 
 
@@ -220,14 +245,18 @@ def encode(
         size += cost
     texts = ["".join(f"{line}\n" for line in chunk) for chunk in chunks]
     names = [shard_name(name, text) for text in texts[1:]]
+    verified = json.dumps(list(inventory.verified))
     head = Shard(
         name=name,
         data={
             "format": FORMAT,
             "revision": inventory.revision,
             "fieldManager": inventory.field_manager,
-            "serial": _hash(FORMAT, inventory.revision, inventory.field_manager, *texts)[:16],
+            "serial": _hash(FORMAT, inventory.revision, inventory.field_manager, verified, *texts)[
+                :16
+            ],
             "shards": json.dumps(names),
+            "verified": verified,
             "entries": texts[0],
         },
     )
@@ -276,7 +305,18 @@ def decode(head: Shard, shards: Sequence[Shard] = ()) -> Inventory:
         revision=head.data.get("revision", ""),
         field_manager=head.data.get("fieldManager", ""),
         entries=tuple(entries),
+        verified=_verified(head.data),
     )
+
+
+def _verified(head: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        found = json.loads(head.get("verified") or "[]")
+    except ValueError:
+        raise ValueError("field 'verified' is not JSON") from None
+    if not isinstance(found, list) or not all(isinstance(r, str) for r in found):
+        raise ValueError("field 'verified' is not a list of revisions")
+    return tuple(found)
 
 
 # -- storage ---------------------------------------------------------------------------
@@ -371,6 +411,13 @@ class InventoryStore:
         except KubeError as exc:
             raise InventoryError(f"cannot write: {exc}", ref=self.ref) from exc
         return True
+
+    def mark_verified(self, revision: str) -> bool:
+        """Record that this agent verified `revision` Healthy here; False if it already was."""
+        current = self.read()
+        if current.verified[:1] == (revision,):
+            return False
+        return self.write(current.with_verified(revision))
 
     def delete(self) -> None:
         """Remove every Secret of this inventory (an environment that goes away)."""

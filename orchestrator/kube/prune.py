@@ -8,8 +8,14 @@ delivery is deleted, unless:
   (abandoned, as Flux does with `prune: false`);
 - it carries the annotation `orchestrator.dev/prune: disabled`: skipped and
   abandoned the same way;
+- its inventory entry holds no uid: the agent records the uid the API server
+  returned for every object it applied, so an entry without one was not
+  written by an apply of ours (a forged or hand-edited inventory) and never
+  prunes;
 - the live object has another uid than the one we applied: someone deleted
-  and re-created it, so it is not ours to delete;
+  and re-created it, so it is not ours to delete. The DELETE itself carries
+  the uid as a precondition, so an object re-created between our read and our
+  delete survives too (the server answers 409, and it is left alone);
 - it is a Namespace that still holds objects this delivery did not put there
   (anything not owned by another object, not being deleted, and not made by
   Kubernetes itself: the `default` ServiceAccount, the `kube-root-ca.crt`
@@ -30,7 +36,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.errors import ClusterUnreachable, KubeError, PruneFailed, UnknownKind
+from orchestrator.errors import (
+    ClusterUnreachable,
+    KubeError,
+    PreconditionFailed,
+    PruneFailed,
+    UnknownKind,
+)
 from orchestrator.kube.changeset import Action, ChangeSet, ChangeSetEntry
 from orchestrator.kube.client import KubeClient, ResourceType
 from orchestrator.kube.inventory import InventoryEntry
@@ -53,6 +65,8 @@ _SYSTEM_KINDS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 _LAST = ((CRD_GROUP, CRD_KIND), ("", "Namespace"))
+_RECREATED = "re-created by someone else since we applied it; left alone"
+_NO_UID = "its inventory entry has no uid, so no apply of ours recorded it; left alone"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +114,10 @@ def prune(
             for e in stale
         )
         return changes
-    ordered = sorted(stale, key=_prune_order)
+    changes.extend(
+        ChangeSetEntry(e.ref, Action.SKIPPED, message=_NO_UID) for e in stale if not e.uid
+    )
+    ordered = sorted((e for e in stale if e.uid), key=_prune_order)
     first = [e for e in ordered if (e.ref.group, e.ref.kind) not in _LAST]
     last = [e for e in ordered if (e.ref.group, e.ref.kind) in _LAST]
     failures: list[KubeError] = []
@@ -156,7 +173,10 @@ def _prune_one(
             name=ref.name,
             namespace=ref.namespace,
             propagation=options.propagation,
+            uid=entry.uid,
         )
+    except PreconditionFailed:
+        return ChangeSetEntry(ref, Action.SKIPPED, message=_RECREATED)
     except UnknownKind:
         return ChangeSetEntry(
             ref, Action.SKIPPED, message="kind no longer served; nothing to delete"
@@ -186,9 +206,8 @@ def _kept(
     if annotations.get(PRUNE_ANNOTATION) == PRUNE_DISABLED:
         message = f"pruning disabled by annotation {PRUNE_ANNOTATION}: {PRUNE_DISABLED}"
         return ChangeSetEntry(ref, Action.SKIPPED, message=message)
-    if entry.uid and meta.get("uid") != entry.uid:
-        message = "re-created by someone else since we applied it; left alone"
-        return ChangeSetEntry(ref, Action.SKIPPED, message=message)
+    if meta.get("uid") != entry.uid:
+        return ChangeSetEntry(ref, Action.SKIPPED, message=_RECREATED)
     if meta.get("deletionTimestamp"):
         return ChangeSetEntry(ref, Action.DELETED, message="was already being deleted")
     if (ref.group, ref.kind) == ("", "Namespace"):

@@ -44,6 +44,11 @@ from orchestrator.errors import ManifestParseError
 from orchestrator.manifests.fields import field_path
 from orchestrator.manifests.limits import Budget
 
+# libyaml (PyYAML >= 6.0.3) refuses more than 1,000 nesting levels while scanning,
+# before the counting composer sees the first node. Its ceiling is far above ours
+# (`DEPTH_CEILING`), so crossing it is crossing `max_depth`, and is reported as such.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _VALUE = "tag:yaml.org,2002:value"
 _STR = "tag:yaml.org,2002:str"
@@ -193,6 +198,12 @@ def _parse_yaml(text: str, *, budget: Budget) -> list[Any]:
             where = f"document {len(documents) + 1}"
             documents.append(to_plain(data, budget=budget, count=False, where=where))
     except yaml.YAMLError as exc:
+        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem == _LIBYAML_TOO_DEEP:
+            mark = exc.problem_mark
+            budget.fail(
+                f"nests deeper than {budget.limits.max_depth} levels",
+                line=mark.line + 1 if mark is not None else None,
+            )
         raise ManifestParseError(_describe(exc), path=budget.path) from None
     finally:
         loader.dispose()

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
+from orchestrator.promote import cron
 from orchestrator.promote.policy import Gates, Window
 
 
@@ -24,42 +25,8 @@ class GateVerdict:
     retry_at: datetime | None = None
 
 
-_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def _cron_days(field: str) -> str:
-    """Standard cron day-of-week (0 or 7 = Sunday) as APScheduler 3 day names.
-
-    APScheduler 3 numbers days from Monday = 0, so a crontab's `1-5` would silently
-    mean Tuesday to Saturday; names are unambiguous.
-    """
-    if field == "*" or not any(c.isdigit() for c in field):
-        return field
-    days: set[int] = set()
-    for part in field.split(","):
-        rng, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if rng == "*":
-            lo, hi = 0, 6
-        elif "-" in rng:
-            lo_text, hi_text = rng.split("-", 1)
-            lo, hi = int(lo_text), int(hi_text)
-        else:
-            lo = hi = int(rng)
-        days.update(d % 7 for d in range(lo, hi + 1, step))
-    return ",".join(_DAY_NAMES[d] for d in sorted(days))
-
-
 def _trigger(window: Window) -> CronTrigger:
-    minute, hour, day, month, dow = window.schedule.split()
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_cron_days(dow),
-        timezone=window.timezone,
-    )
+    return cron.trigger(window.schedule, timezone=window.timezone)
 
 
 def active_since(window: Window, now: datetime) -> datetime | None:

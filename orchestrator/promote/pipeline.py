@@ -75,6 +75,7 @@ _STATUS_OF_PHASE = {
     "healthy": Status.HEALTHY,
     "promoted": Status.HEALTHY,
     "driftcorrected": Status.HEALTHY,
+    "superseded": Status.HEALTHY,
     "verified": Status.HEALTHY,
     "waiting": Status.PROGRESSING,
     "progressing": Status.PROGRESSING,

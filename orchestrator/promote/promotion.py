@@ -5,20 +5,36 @@ policy, its own parameters) stays as the target environment has it. The commit i
 built on the tip just fetched and pushed with compare-and-swap; when the target
 already holds exactly these files the push is a no-op, which is what makes a
 crash between "pushed" and "recorded in the note" harmless on restart.
+
+Compare-and-swap prevents lost ref updates, not stale content: a replica that
+paused between verifying revision A and pushing it would rebuild "Promote A" on
+a tip that already holds the promotion of a newer revision B, and so revert B.
+Two guards stop that, both checked before every push attempt:
+
+- `fence`, the caller's leadership check (the Lease re-read; `LeadershipLost`
+  when this replica no longer holds it);
+- the rebuild refuses (`PromotionSuperseded`) when the newest promotion from
+  the same source environment on the target is not this revision or one of its
+  ancestors. A revision the cache cannot place (history rewritten) counts as
+  newer: refusing to promote is recoverable, reverting production is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from orchestrator.errors import BranchNotFound
+from orchestrator.errors import BranchNotFound, GitError, PromotionSuperseded
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
 from orchestrator.gitbus.repo import CacheRepo, PushResult
 from orchestrator.gitbus.retry import RetryPolicy
 from orchestrator.gitbus.signing import Signer
+from orchestrator.promote.source import delivered_trailers, is_ancestor_or_unknown
+
+# First-parent commits of the target read to find its newest promotion from the source.
+PROMOTION_WALK_LIMIT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,44 @@ def _changes(
     return changes
 
 
+def newest_promotion(repo: CacheRepo, tip: str, *, source_env: str) -> str | None:
+    """The source revision of the newest promotion from `source_env` in `tip`'s history.
+
+    Walks first parents (the order in which the target took its changes); a
+    merged candidate branch counts through the trailers of what it merged.
+    """
+    sha: str | None = tip
+    for _ in range(PROMOTION_WALK_LIMIT):
+        if sha is None:
+            return None
+        try:
+            info = repo.commit_info(sha)
+        except GitError:
+            return None  # beyond what the cache holds
+        origin = delivered_trailers(repo, info).promoted_from
+        if origin is not None and origin[0] == source_env:
+            return origin[1]
+        sha = info.parents[0] if info.parents else None
+    return None
+
+
+def check_not_superseded(repo: CacheRepo, request: PromotionRequest, *, tips: list[str]) -> None:
+    """Refuse when any of `tips` already holds a newer promotion from the source environment."""
+    for tip in tips:
+        newest = newest_promotion(repo, tip, source_env=request.source_env)
+        if newest is None or newest == request.source_commit:
+            continue
+        if is_ancestor_or_unknown(repo, newest, request.source_commit):
+            continue  # an older revision's promotion: ours is the newer content
+        raise PromotionSuperseded(
+            f"{request.target_env} already holds the promotion of "
+            f"{request.source_env}@{newest[:12]}, which is not an ancestor of "
+            f"{request.source_commit[:12]}; promoting {request.source_commit[:12]} "
+            "would replay older content over it",
+            newer=newest,
+        )
+
+
 def promote(
     repo: CacheRepo,
     request: PromotionRequest,
@@ -88,9 +142,15 @@ def promote(
     author: Identity,
     signer: Signer | None = None,
     retry: RetryPolicy | None = None,
+    fence: Callable[[], object] | None = None,
 ) -> PromotionResult:
-    """Push the promotion commit for `request`, or do nothing if it is already there."""
+    """Push the promotion commit for `request`, or do nothing if it is already there.
+
+    `fence` runs before every push attempt and raises to stop it (see the module doc).
+    """
     env_ref = protocol.env_branch(request.target_env)
+    # The newest source history, so a newer revision's promotion can be placed.
+    repo.refresh(protocol.env_branch(request.source_env))
     trailers = DeliveryTrailers(
         delivery=request.feature,
         source_commit=request.origin_commit,
@@ -105,12 +165,17 @@ def promote(
     )
 
     def rebuild(tip: str | None) -> str | None:
-        base = tip
+        if fence is not None:
+            fence()
+        env_tip = tip if tip is not None and request.target_ref == env_ref else None
+        if env_tip is None:
+            env_tip = repo.refresh(env_ref)
+        base = tip if tip is not None else env_tip
         if base is None:
-            # A new candidate branch starts from the target environment's tip.
-            base = repo.refresh(env_ref)
-            if base is None:
-                raise BranchNotFound(f"{env_ref} does not exist; cannot promote into it")
+            raise BranchNotFound(f"{env_ref} does not exist; cannot promote into it")
+        check_not_superseded(
+            repo, request, tips=[t for t in dict.fromkeys((base, env_tip)) if t is not None]
+        )
         changes = _changes(repo, source=request.source_commit, base=base, paths=request.paths)
         if not changes:
             return tip

@@ -11,10 +11,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator.health.kinds import (
+    apiservice,
     crd,
     daemonset,
     deployment,
     generic,
+    hpa,
+    ingress,
     job,
     pod,
     pvc,
@@ -37,7 +40,10 @@ BUILTIN_CHECKS: Mapping[tuple[str, str], Check] = {
     ("batch", "Job"): job.check,
     ("", "PersistentVolumeClaim"): pvc.check,
     ("", "Service"): service.check,
+    ("networking.k8s.io", "Ingress"): ingress.check,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa.check,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crd.check,
+    ("apiregistration.k8s.io", "APIService"): apiservice.check,
 }
 
 

@@ -7,17 +7,24 @@ Where we part from kstatus, and why:
   the phase is terminal).
 - `CrashLoopBackOff` is Degraded, not Failed: a container that crashes until a
   database in the same delivery comes up recovers by itself, and no restart
-  count proves it never will. The wait's timeout bounds it.
+  count proves it never will. The wait's timeout bounds it. So is a container
+  caught between two restarts (`state.terminated` with a non-zero exit code
+  while the pod restarts it): it crashed, and the message gives the exit code
+  and reason rather than a bare "not ready".
 - `ImagePullBackOff` / `ErrImagePull` are Degraded: the image may not be pushed
   yet (the build races the promotion), the registry may be down, a pull secret
   may arrive later. `CreateContainerConfigError` (a missing ConfigMap or Secret
   key) is Degraded for the same reason. Every waiting reason that starts with
-  `Err` or ends in `Error` or `BackOff` is treated alike, as gitops-engine does.
+  `Err` or ends in `Error` or `BackOff` is treated alike; gitops-engine reads
+  these reasons the same way, but only for `restartPolicy: Always`.
 - `InvalidImageName` is Failed: the reference cannot be parsed, so only a new
   manifest fixes it.
 - A running pod with `restartPolicy` Never or OnFailure is a task, not a
   server: it is Progressing until it succeeds, even when Ready (as in
-  gitops-engine, and as a running Job is).
+  gitops-engine, and as a running Job is). A task's container waiting in
+  `CrashLoopBackOff` (OnFailure restarts it) is still Degraded here, unlike
+  gitops-engine, which does not look at container states for such pods and
+  says Progressing: a crash loop is a crash loop whatever restarts it.
 - `Unschedulable` is Degraded (kstatus: Failed after 15 s): an autoscaler may
   add a node, and a pure function has no clock to count seconds with.
 """
@@ -71,7 +78,7 @@ def _no_phase(obj: Mapping[str, Any]) -> Verdict:
 
 
 def _pending(obj: Mapping[str, Any]) -> Verdict:
-    if (stuck := _waiting_problem(obj)) is not None:
+    if (stuck := _waiting_problem(obj) or _crashed(obj)) is not None:
         return stuck
     scheduled = condition(obj, "PodScheduled")
     if scheduled is not None and scheduled.status == "False":
@@ -82,7 +89,7 @@ def _pending(obj: Mapping[str, Any]) -> Verdict:
 
 
 def _running(obj: Mapping[str, Any]) -> Verdict:
-    if (stuck := _waiting_problem(obj)) is not None:
+    if (stuck := _waiting_problem(obj) or _crashed(obj)) is not None:
         return stuck
     if get_str(obj, "spec", "restartPolicy", default="Always") != "Always":
         return HealthStatus.PROGRESSING, "running: waiting for the pod to run to completion"
@@ -127,6 +134,32 @@ def _waiting_problem(obj: Mapping[str, Any]) -> Verdict | None:
         if worst is None:
             worst = HealthStatus.DEGRADED, text
     return worst
+
+
+def _crashed(obj: Mapping[str, Any]) -> Verdict | None:
+    """Degraded for a container that exited non-zero and will be restarted: a crash.
+
+    Between two restarts of a crash loop the kubelet reports the container as
+    terminated, not yet waiting in CrashLoopBackOff. With `restartPolicy:
+    Never` nothing restarts it; the pod's phase then tells the outcome.
+    """
+    if get_str(obj, "spec", "restartPolicy", default="Always") == "Never":
+        return None
+    for status in _container_statuses(obj):
+        terminated = lookup(status, "state", "terminated")
+        if not isinstance(terminated, Mapping):
+            continue
+        code = terminated.get("exitCode")
+        if not isinstance(code, int) or isinstance(code, bool) or code == 0:
+            continue
+        why = ": ".join(
+            str(part) for part in (terminated.get("reason"), terminated.get("message")) if part
+        )
+        restarts = status.get("restartCount")
+        count = f" ({restarts} restart(s))" if isinstance(restarts, int) else ""
+        text = f"container {status.get('name', '?')} crashed: exit code {code}"
+        return HealthStatus.DEGRADED, labelled(text, why) + count
+    return None
 
 
 def _waiting_reason(obj: Mapping[str, Any]) -> str:

@@ -2,9 +2,11 @@
 
 StatefulSet controllers set no conditions, so there is no certain failure to
 read: a stuck rollout stays Progressing until the wait times out (kstatus
-says the same). `OnDelete` means pods are replaced only when someone deletes
-them, so the set is Healthy once its replicas are ready; a `partition` means
-only ordinals at or above it are updated.
+says the same). Without a `status.updateRevision` the revisions cannot be
+compared, so `updatedReplicas` and `currentReplicas` must reach the spec.
+`OnDelete` means pods are replaced only when someone deletes them, so the
+set is Healthy once its replicas are ready; a `partition` means only
+ordinals at or above it are updated.
 """
 
 from __future__ import annotations
@@ -53,14 +55,34 @@ def _update(obj: Mapping[str, Any], *, spec: int, ready: int) -> Verdict:
         return HealthStatus.HEALTHY, f"partitioned rollout complete: {updated} updated"
     current_rev = get_str(obj, "status", "currentRevision")
     update_rev = get_str(obj, "status", "updateRevision")
+    if not update_rev:
+        return _update_by_counts(obj, spec=spec, ready=ready)
     pending = first_unmet(
         (
-            not update_rev or current_rev == update_rev,
+            current_rev == update_rev,
             f"rolling update: {updated}/{spec} replica(s) at revision {update_rev}",
         ),
-        (not update_rev or updated >= spec, f"updated replicas: {updated}/{spec}"),
+        (updated >= spec, f"updated replicas: {updated}/{spec}"),
     )
     if pending is not None:
         return HealthStatus.PROGRESSING, pending
-    at = f" at revision {current_rev}" if current_rev else ""
-    return HealthStatus.HEALTHY, f"{ready}/{spec} replica(s) ready{at}"
+    return HealthStatus.HEALTHY, f"{ready}/{spec} replica(s) ready at revision {current_rev}"
+
+
+def _update_by_counts(obj: Mapping[str, Any], *, spec: int, ready: int) -> Verdict:
+    """Without `updateRevision` there is no revision to compare: the counts must say done.
+
+    Older or partial controllers (and status written by hand) leave the
+    revisions out; `updatedReplicas` and `currentReplicas` both reach
+    `spec.replicas` only once every pod runs the current template. A count
+    that is not reported is not held against the set.
+    """
+    updated = get_int(obj, "status", "updatedReplicas", default=spec)
+    current = get_int(obj, "status", "currentReplicas", default=spec)
+    pending = first_unmet(
+        (updated >= spec, f"updated replicas: {updated}/{spec} (no update revision reported)"),
+        (current >= spec, f"current replicas: {current}/{spec} (no update revision reported)"),
+    )
+    if pending is not None:
+        return HealthStatus.PROGRESSING, pending
+    return HealthStatus.HEALTHY, f"{ready}/{spec} replica(s) ready and updated"

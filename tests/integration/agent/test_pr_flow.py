@@ -190,6 +190,8 @@ class Flow:
             "ORCHESTRATOR_CLUSTER__KUBECONFIG": str(cluster.kubeconfig),
             "ORCHESTRATOR_CLUSTER__NAMESPACE": self.agent_ns,
             "ORCHESTRATOR_SERVER__PORT": "0",
+            # The delivery creates its Namespace; the policy narrows this per environment.
+            "ORCHESTRATOR_TRUST__CEILING__CLUSTER_SCOPED": "true",
             **settings,
         }
         agent = AgentProcess(name=name, settings=env_vars, log_dir=self.root)

@@ -1,28 +1,28 @@
 """The pipeline page in a real headless Chromium, served by the real AgentServer.
 
 The page is read from a prepared bus (tests/support/pipeline_bus.py).
-The test stays attached over the DevTools protocol: it checks the cards the
-page drew, makes the production agent record a failure in Git, and waits for
-the same document (a marker set in the page survives) to show it. The final
-screenshot is kept in artifacts/pipeline-page.png.
+The test drives Chromium through Playwright: it checks the cards the page drew,
+makes the production agent record a failure in Git, and waits for the same
+document (a marker set in the page survives) to show it. The final screenshot
+is kept in artifacts/pipeline-page.png.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page
 
 from orchestrator.agent.metrics import Metrics
 from orchestrator.agent.pipeline_page import register
 from orchestrator.agent.server import AgentServer
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.promote.pipeline import read_pipeline
-from tests.integration.browser.cdp import Page, chromium
-from tests.prerequisites import require_command
 from tests.support.pipeline_bus import PipelineBus, build_bus, fail_production
 
 ARTIFACT = Path(__file__).resolve().parents[3] / "artifacts" / "pipeline-page.png"
@@ -51,12 +51,6 @@ class Served:
 
 
 @pytest.fixture
-def chromium_binary() -> str:
-    """Checked first: without Chromium nothing else is built (skip locally, fail in CI)."""
-    return require_command("chromium")
-
-
-@pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     bus = build_bus(tmp_path / "bus")
     # The page reads through a cache clone of its own, as the agent's page does.
@@ -77,66 +71,75 @@ def served(tmp_path: Path) -> Iterator[Served]:
         server.stop()
 
 
+def _wait_until(page: Page, expression: str, *, timeout: float = 20.0) -> None:
+    """Poll `expression` from outside the page.
+
+    Playwright's own `wait_for_function` evaluates its predicate inside the page, which
+    the page's Content-Security-Policy (scripts by hash only, no eval) rightly forbids.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s: {expression}")
+        time.sleep(0.1)
+
+
 def _cards(page: Page) -> dict[str, dict[str, Any]]:
     return {card["id"]: card for card in page.evaluate(CARDS)}
 
 
 def test_page_shows_the_pipeline_and_follows_git_without_reloading(
-    chromium_binary: str, served: Served
+    page: Page, served: Served
 ) -> None:
     bus = served.bus
-    with chromium(chromium_binary) as page:
-        page.call("Page.navigate", url=served.url)
-        page.wait_for("Number(document.body && document.body.dataset.renders) >= 1")
+    page.goto(served.url)
+    _wait_until(page, "Number(document.body && document.body.dataset.renders) >= 1")
 
-        assert page.evaluate(COLUMNS) == ["staging", "production"]
-        cards = _cards(page)
-        staging_b, staging_a = f"staging-{bus.s2}", f"staging-{bus.s1}"
-        production_a = f"production-{bus.p1}"
-        expected = {
-            staging_b: ("staging", "feature-b", "Promoted", "healthy", "true"),
-            staging_a: ("staging", "feature-a", "Promoted", "healthy", "false"),
-            production_a: ("production", "feature-a", "Healthy", "healthy", "true"),
-        }
-        for card_id, (env, delivery, phase, status, current) in expected.items():
-            card = cards[card_id]
-            assert (card["env"], card["delivery"], card["phase"]) == (env, delivery, phase)
-            assert (card["status"], card["current"]) == (status, current)
-        candidates = {
-            (c["env"], c["delivery"], c["phase"]) for c in cards.values() if c["candidate"]
-        }
-        assert candidates == {
-            ("staging", "feature-c", "WaitingForMerge"),
-            ("production", "feature-b", "WaitingForMerge"),
-        }
-        assert "Healthy (3/3)" in cards[production_a]["text"]
+    assert page.evaluate(COLUMNS) == ["staging", "production"]
+    cards = _cards(page)
+    staging_b, staging_a = f"staging-{bus.s2}", f"staging-{bus.s1}"
+    production_a = f"production-{bus.p1}"
+    expected = {
+        staging_b: ("staging", "feature-b", "Promoted", "healthy", "true"),
+        staging_a: ("staging", "feature-a", "Promoted", "healthy", "false"),
+        production_a: ("production", "feature-a", "Healthy", "healthy", "true"),
+    }
+    for card_id, (env, delivery, phase, status, current) in expected.items():
+        card = cards[card_id]
+        assert (card["env"], card["delivery"], card["phase"]) == (env, delivery, phase)
+        assert (card["status"], card["current"]) == (status, current)
+    candidates = {(c["env"], c["delivery"], c["phase"]) for c in cards.values() if c["candidate"]}
+    assert candidates == {
+        ("staging", "feature-c", "WaitingForMerge"),
+        ("production", "feature-b", "WaitingForMerge"),
+    }
+    assert "Healthy (3/3)" in cards[production_a]["text"]
 
-        # Links both ways, and an arrow drawn for each resolvable promotion.
-        promotions = {(p["from"], p["href"], p["state"]) for p in page.evaluate(PROMOTIONS)}
-        assert promotions == {
-            (staging_a, f"#{production_a}", "delivered"),
-            (staging_b, "#pr/production/feature-b", "waiting"),
-        }
-        origins = {(o["from"], o["href"]) for o in page.evaluate(ORIGINS)}
-        assert (production_a, f"#{staging_a}") in origins
-        assert ("pr/production/feature-b", f"#{staging_b}") in origins
-        arrows = {(a["from"], a["to"]) for a in page.evaluate(ARROWS)}
-        assert arrows == {(staging_a, production_a), (staging_b, "pr/production/feature-b")}
+    # Links both ways, and an arrow drawn for each resolvable promotion.
+    promotions = {(p["from"], p["href"], p["state"]) for p in page.evaluate(PROMOTIONS)}
+    assert promotions == {
+        (staging_a, f"#{production_a}", "delivered"),
+        (staging_b, "#pr/production/feature-b", "waiting"),
+    }
+    origins = {(o["from"], o["href"]) for o in page.evaluate(ORIGINS)}
+    assert (production_a, f"#{staging_a}") in origins
+    assert ("pr/production/feature-b", f"#{staging_b}") in origins
+    arrows = {(a["from"], a["to"]) for a in page.evaluate(ARROWS)}
+    assert arrows == {(staging_a, production_a), (staging_b, "pr/production/feature-b")}
 
-        # Git changes; the same document (marker intact) picks it up on its next poll.
-        renders = page.evaluate("Number(document.body.dataset.renders)")
-        page.evaluate("window.__sameDocument = 'yes'")
-        fail_production(bus)
-        page.wait_for(
-            f"document.getElementById({production_a!r}).dataset.phase === 'Failed'", timeout=20
-        )
-        assert page.evaluate("window.__sameDocument") == "yes"
-        assert page.evaluate("Number(document.body.dataset.renders)") > renders
-        failed = _cards(page)[production_a]
-        assert failed["status"] == "failed"
-        assert "HealthCheckFailed" in failed["text"]
-        assert "0/3 replicas available" in failed["text"]
-        assert page.evaluate("document.title").startswith("1 failing")
+    # Git changes; the same document (marker intact) picks it up on its next poll.
+    renders = page.evaluate("Number(document.body.dataset.renders)")
+    page.evaluate("window.__sameDocument = 'yes'")
+    fail_production(bus)
+    _wait_until(page, f"document.getElementById({production_a!r}).dataset.phase === 'Failed'")
+    assert page.evaluate("window.__sameDocument") == "yes"
+    assert page.evaluate("Number(document.body.dataset.renders)") > renders
+    failed = _cards(page)[production_a]
+    assert failed["status"] == "failed"
+    assert "HealthCheckFailed" in failed["text"]
+    assert "0/3 replicas available" in failed["text"]
+    assert page.evaluate("document.title").startswith("1 failing")
 
-        page.screenshot(ARTIFACT)
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACT, full_page=True)
     assert ARTIFACT.stat().st_size > 10_000

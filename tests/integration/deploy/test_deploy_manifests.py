@@ -149,3 +149,29 @@ def test_the_settings_the_pod_gets_are_valid_agent_settings(
     assert loaded.server.port == port
     assert str(loaded.git.cache_dir).startswith(mounts["git-cache"])
     assert loaded.git.ssh_key_file == credentials / "ssh-privatekey"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_disruptions_traffic_and_slow_starts_are_bounded(overlay: str, kubectl: Kubectl) -> None:
+    """A drain keeps one agent up; only the HTTP port is open; a slow first clone is no crash."""
+    objects = kubectl.kustomize(DEPLOY / "overlays" / overlay)
+    deployment = named(objects, "Deployment")["orchestrator"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+
+    budget = named(objects, "PodDisruptionBudget")["orchestrator"]
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+    policy = named(objects, "NetworkPolicy")["orchestrator"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    (ingress,) = policy["spec"]["ingress"]
+    assert ingress["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert [p["name"] for p in container["ports"]] == ["http"]
+    egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    assert egress_ports == {53, 443, 6443, 22, 9418}
+
+    startup = container["startupProbe"]
+    assert startup["httpGet"] == container["livenessProbe"]["httpGet"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 120

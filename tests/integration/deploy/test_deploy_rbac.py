@@ -392,6 +392,7 @@ def test_the_agent_reports_a_refused_kind_in_its_note(installed: Installed, tmp_
         "ORCHESTRATOR_CLUSTER__NAMESPACE": installed.namespace,
         "ORCHESTRATOR_LEADER__ENABLED": "true",
         "ORCHESTRATOR_SERVER__PORT": "0",
+        "ORCHESTRATOR_TRUST__CEILING__CLUSTER_SCOPED": "true",
     }
     log_path = tmp_path / "agent.log"
     with log_path.open("wb") as log:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import PromotionSuperseded
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.promote.promotion import PromotionRequest, promote
@@ -111,3 +113,40 @@ def test_promotion_races_a_maintainer_and_still_lands_once(bus: WorkRepo, tmp_pa
     log = bus.log("production")
     assert log[0] == result.commit
     assert bus.show(result.commit or "", "README") == "someone else"
+
+
+def _promote_as(cache: CacheRepo, bus: WorkRepo, *, feature: str, source: str) -> str | None:
+    request = replace(_request(bus), feature=feature, source_commit=source)
+    return promote(cache, request, author=AGENT).commit
+
+
+def test_an_older_revision_is_refused_once_a_newer_ones_promotion_was_merged(
+    bus: WorkRepo, tmp_path: Path
+) -> None:
+    cache = CacheRepo.open(tmp_path / "cache", remote_url=str(bus.bare))
+    older = bus.tip("staging")
+    newer = bus.commit("staging", {"manifests/app.yaml": "kind: ConfigMap # v2\n"}, message="v2")
+    _promote_as(cache, bus, feature="feature-b", source=newer)
+    merged = bus.merge("pr/production/feature-b", into="production")
+
+    with pytest.raises(PromotionSuperseded) as refused:
+        _promote_as(cache, bus, feature="feature-a", source=older)
+
+    assert refused.value.newer == newer
+    assert f"staging@{newer[:12]}" in str(refused.value)
+    assert not bus.has_remote_branch("pr/production/feature-a")
+    assert bus.tip("production") == merged
+
+
+def test_a_newer_revision_still_promotes_over_an_older_ones_promotion(
+    bus: WorkRepo, tmp_path: Path
+) -> None:
+    cache = CacheRepo.open(tmp_path / "cache", remote_url=str(bus.bare))
+    _promote_as(cache, bus, feature="feature-a", source=bus.tip("staging"))
+    bus.merge("pr/production/feature-a", into="production")
+    newer = bus.commit("staging", {"manifests/app.yaml": "kind: ConfigMap # v2\n"}, message="v2")
+
+    commit = _promote_as(cache, bus, feature="feature-b", source=newer)
+
+    assert commit == bus.tip("pr/production/feature-b")
+    assert bus.show(commit, "manifests/app.yaml") == "kind: ConfigMap # v2"

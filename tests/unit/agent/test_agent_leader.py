@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from orchestrator.agent.leader import LeaderElector, Timing, default_identity
-from orchestrator.errors import SettingsError
+from orchestrator.agent.leader import AlwaysLeader, LeaderElector, Timing, default_identity
+from orchestrator.errors import LeadershipLost, SettingsError
 from orchestrator.kube.lease import LeaseLock
 
 from .agent_fakes import FakeClock, LeaseStore, SharedClock, View
@@ -313,3 +313,59 @@ def test_identities_are_unique_per_process(monkeypatch: pytest.MonkeyPatch) -> N
     first, second = default_identity(), default_identity()
     assert first.startswith("agent-7d9f-abcde_")
     assert first != second
+
+
+# --- fencing ----------------------------------------------------------------------------
+
+
+def test_the_fence_names_the_holder_and_the_term() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    a, _ = candidate(store, clock, "a")
+    a.step()
+    fence = a.fence()
+    assert (fence.holder, fence.token) == ("a", 0)
+
+
+def test_a_frozen_leader_is_fenced_off_after_a_takeover() -> None:
+    """The SIGSTOP case: a pauses, b takes the Lease, a wakes inside its deadline clock."""
+    store, clock = LeaseStore(), FakeClock()
+    a, _ = candidate(store, clock, "a")
+    b, _ = candidate(store, clock, "b")
+    a.step()
+    b.step()
+    clock.advance(15)
+    b.step()
+    assert b.is_leader()
+    assert b.fence().token == 1
+    with pytest.raises(LeadershipLost, match="not the leader"):
+        a.fence()
+
+
+def test_the_fence_reads_the_lease_even_while_the_local_deadline_holds() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    a, _ = candidate(store, clock, "a")
+    a.step()
+    assert store.record is not None
+    # Taken over and handed back (a new term) without a noticing: the token differs.
+    store.update(replace(store.record, transitions=store.record.transitions + 2))
+    assert a.is_leader()
+    with pytest.raises(LeadershipLost, match=r"transitions 2.*led in term 0"):
+        a.fence()
+
+
+def test_an_unreadable_lease_fences_off() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    a, view = candidate(store, clock, "a")
+    a.step()
+    view.down = True
+    with pytest.raises(LeadershipLost, match="cannot read Lease"):
+        a.fence()
+
+
+def test_a_single_replica_fences_itself_once_stopped() -> None:
+    single = AlwaysLeader("only")
+    single.start()
+    assert single.fence().holder == "only"
+    single.stop()
+    with pytest.raises(LeadershipLost):
+        single.fence()

@@ -46,6 +46,8 @@ def env(*deliveries: DeliveryView) -> EnvironmentView:
         ("RolledBack", "Promoted", "failed"),
         ("DriftCorrected", "Healthy", "reached"),
         ("DriftCorrected", "Promoted", "pending"),
+        ("Superseded", "Healthy", "reached"),
+        ("Superseded", "Promoted", "failed"),
         (None, "Healthy", "pending"),
     ],
 )

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.health import HealthStatus, object_health
+from orchestrator.health.cel_rules import CelRule, evaluate_cel
 from orchestrator.health.kinds import BUILTIN_CHECKS
 from orchestrator.health.rule_eval import evaluate
 from orchestrator.health.rules import HealthRule
@@ -26,10 +27,11 @@ FIELDS = [
     "updatedNumberScheduled", "numberAvailable", "numberReady", "containerStatuses",
     "initContainerStatuses", "state", "waiting", "terminated", "exitCode", "name", "startTime",
     "succeeded", "active", "failed", "completions", "loadBalancer", "ingress", "ip", "hostname",
-    "deletionTimestamp", "url",
+    "deletionTimestamp", "url", "suspend", "restartPolicy", "restartCount", "health",
+    "annotations", "desiredReplicas", "autoscaling.alpha.kubernetes.io/conditions",
 ]  # fmt: skip
 
-METADATA = ["name", "namespace", "generation", "deletionTimestamp"]
+METADATA = ["name", "namespace", "generation", "deletionTimestamp", "annotations"]
 
 scalars = st.one_of(
     st.none(),
@@ -106,6 +108,23 @@ def test_builtin_checks_never_raise(obj: dict[str, Any]) -> None:
 @given(obj=live_objects(), rule_index=st.integers(0, len(RULES) - 1))
 def test_rules_never_raise(obj: dict[str, Any], rule_index: int) -> None:
     status, message = evaluate(RULES[rule_index], obj)
+
+    assert isinstance(status, HealthStatus)
+    assert isinstance(message, str)
+
+
+CEL_RULE = CelRule(
+    name="example.com/Widget",
+    in_progress="status.?phase.orValue('') == 'Pending'",
+    failed="status.conditions.exists(c, c.type == 'Stalled' && c.status == 'True')",
+    current="status.conditions.filter(c, c.type == 'Ready').all(c, c.status == 'True')",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(obj=live_objects())
+def test_cel_rules_never_raise(obj: dict[str, Any]) -> None:
+    status, message = evaluate_cel(CEL_RULE, obj)
 
     assert isinstance(status, HealthStatus)
     assert isinstance(message, str)

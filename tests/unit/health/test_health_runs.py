@@ -602,3 +602,56 @@ def test_wait_is_cancelled_by_a_newer_revision() -> None:
 
 def test_no_templates_means_nothing_to_wait_for() -> None:
     assert wait(FakeCluster(), FakeClock()) == []
+
+
+# --- runs that read Secrets ----------------------------------------------------------------
+
+SECRET_VALUE = "hunter2-must-not-leak"
+
+
+def _secret_reading_template() -> RunTemplate:
+    template = job_template(
+        selector={"apiVersion": "v1", "kind": "Secret", "matchLabels": {"app": "shop"}},
+        outputs={"token": "metadata.annotations.token"},
+    )
+    template.template["metadata"]["annotations"] = {"token": "$(selected.data.token)$"}
+    return template
+
+
+def _cluster_with_secret(cluster: FakeCluster | None = None) -> FakeCluster:
+    cluster = cluster if cluster is not None else FakeCluster()
+    cluster.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": "verify", "labels": {"app": "shop"}},
+            "data": {"token": SECRET_VALUE},
+        }
+    )
+    return cluster
+
+
+def test_a_run_that_reads_a_secret_keeps_its_outputs_out_of_the_record() -> None:
+    cluster, clock = _cluster_with_secret(), FakeClock()
+    clock.at(3, lambda: finish(cluster, "complete"))
+
+    (result,) = wait(cluster, clock, _secret_reading_template())
+
+    assert cluster.created[0]["metadata"]["annotations"]["token"] == SECRET_VALUE
+    assert result.outcome is RunOutcome.PASSED
+    assert result.outputs == {"token": "withheld: the run reads a Secret"}
+    assert SECRET_VALUE not in repr(result.as_record())
+    assert SECRET_VALUE not in str(result)
+
+
+def test_a_rejected_secret_reading_run_does_not_quote_the_server() -> None:
+    class Rejecting(FakeCluster):
+        def create(self, obj: Any, *, field_manager: str) -> dict[str, Any]:
+            token = obj["metadata"]["annotations"]["token"]
+            raise KubeError(f'create: Job.batch is invalid: annotations: Invalid value: "{token}"')
+
+    cluster = _cluster_with_secret(Rejecting())
+    with pytest.raises(VerificationFailed) as failed:
+        ensure(cluster, _secret_reading_template())
+    assert SECRET_VALUE not in str(failed.value)
+    assert "withheld" in str(failed.value)

@@ -137,3 +137,37 @@ def test_a_shard_that_is_not_what_the_head_names_is_refused() -> None:
 def test_damaged_data_is_refused(head: dict[str, str], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         decode(Shard("inv", head))
+
+
+# --- verified revisions: the rollback targets ---------------------------------------------
+
+
+def test_verified_revisions_round_trip_newest_first_and_bounded() -> None:
+    inv = inventory(2)
+    for number in range(25):
+        inv = inv.with_verified(f"rev-{number:02d}")
+    inv = inv.with_verified("rev-10")  # verified again: moves to the front, once
+    assert inv.verified[:3] == ("rev-10", "rev-24", "rev-23")
+    assert len(inv.verified) == 20
+    assert inv.verified.count("rev-10") == 1
+    (head,) = encode(inv, name="orchestrator-inventory-prod")
+    assert decode(head).verified == inv.verified
+
+
+def test_marking_a_revision_verified_changes_the_serial() -> None:
+    (before,) = encode(inventory(1), name="inv")
+    (after,) = encode(inventory(1).with_verified("rev-1"), name="inv")
+    assert before.data["serial"] != after.data["serial"]
+
+
+def test_an_inventory_of_an_older_agent_has_no_verified_revisions() -> None:
+    (head,) = encode(inventory(1), name="inv")
+    del head.data["verified"]
+    assert decode(head).verified == ()
+
+
+def test_a_mangled_verified_list_is_refused() -> None:
+    (head,) = encode(inventory(1), name="inv")
+    head.data["verified"] = '{"rev": 1}'
+    with pytest.raises(ValueError, match="'verified' is not a list"):
+        decode(head)

@@ -63,7 +63,7 @@ def test_secrets_come_from_files_and_are_not_shown(
     monkeypatch.setenv("ORCHESTRATOR_GIT__TOKEN_FILE", str(token))
     monkeypatch.setenv("ORCHESTRATOR_SERVER__WEBHOOK_SECRET", "hook-secret")
     settings = load_settings(config_file=FIXTURE)
-    assert settings.git_token() == "s3cret-token"
+    assert settings.git.token_value() == "s3cret-token"
     assert settings.webhook_secret() == "hook-secret"
     assert "hook-secret" not in repr(settings)
     assert "s3cret" not in repr(settings)
@@ -82,3 +82,36 @@ def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
     bad.write_text(FIXTURE.read_text() + "agnet: {}\n")
     with pytest.raises(SettingsError, match="agnet"):
         load_settings(config_file=bad)
+
+
+def test_trust_settings_come_from_nested_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    signers = tmp_path / "allowed_signers"
+    signers.write_text("release@example.com ssh-ed25519 AAAA\n")
+    monkeypatch.setenv("ORCHESTRATOR_TRUST__ALLOWED_SIGNERS_FILE", str(signers))
+    monkeypatch.setenv("ORCHESTRATOR_TRUST__CEILING__NAMESPACES", '["shop", "team-*"]')
+    monkeypatch.setenv("ORCHESTRATOR_TRUST__CEILING__CLUSTER_SCOPED", "true")
+    settings = load_settings(config_file=FIXTURE)
+    assert settings.trust.signatures_required
+    assert settings.trust.ceiling.namespaces == ["shop", "team-*"]
+    assert settings.trust.ceiling.kinds is None
+    assert settings.trust.ceiling.cluster_scoped
+    assert not settings.trust.ceiling.secret_reads
+    assert settings.trust.max_file_bytes > 0
+
+
+def test_trust_defaults_are_closed_where_it_matters() -> None:
+    settings = load_settings(config_file=FIXTURE)
+    assert not settings.trust.signatures_required
+    assert not settings.trust.ceiling.cluster_scoped
+    assert not settings.trust.ceiling.secret_reads
+
+
+def test_a_missing_allowed_signers_file_stops_the_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_TRUST__ALLOWED_SIGNERS_FILE", "/nonexistent/signers")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config_file=FIXTURE)
+    assert caught.value.problems == [
+        "trust.allowed_signers_file: file /nonexistent/signers does not exist"
+    ]
