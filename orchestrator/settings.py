@@ -92,9 +92,12 @@ class ClusterSettings(_Group):
 
     kubeconfig: Path | None = Field(
         default=None,
-        description="Kubeconfig file; unset means in-cluster (the pod's ServiceAccount).",
+        description="Kubeconfig file. Unset: $KUBECONFIG, else in-cluster (the pod's "
+        "ServiceAccount), else ~/.kube/config.",
     )
-    context: str | None = Field(default=None, description="Kubeconfig context to use.")
+    context: str | None = Field(
+        default=None, description="Kubeconfig context (unset: the kubeconfig's current context)."
+    )
     namespace: str = Field(
         default="orchestrator-system",
         description="The agent's own namespace: inventory, leader Lease and events live here.",
@@ -175,8 +178,8 @@ class LeaderSettings(_Group):
     )
     identity: str = Field(
         default="",
-        description="Holder identity written into the Lease (default: $POD_NAME, else the "
-        "hostname, plus a random suffix so two processes never share one).",
+        description="Holder identity written into the Lease. Unset: a new one per process "
+        "(the random suffix keeps a restarted container or two agents on one host apart).",
     )
 
 

@@ -21,8 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from orchestrator.agent.lifecycle import Readiness, build_daemon
+from orchestrator.agent.lifecycle import Daemon, Readiness, build_daemon
 from orchestrator.agent.metrics import ApplyAction, Metrics
+from orchestrator.agent.ondemand import register as register_reconcile
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase, Report
@@ -45,6 +46,7 @@ from orchestrator.gitbus.signing import Signer, SshSigner
 from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
+from orchestrator.promote.suspension import Suspension, suspension_at
 from orchestrator.report import Reporter
 from orchestrator.report.tracing import Tracing
 from orchestrator.settings import GitSettings, Settings
@@ -99,11 +101,12 @@ def read_limits(settings: Settings) -> ReadLimits:
 
 
 def open_cluster(settings: Settings) -> KubeClient:
-    if settings.cluster.kubeconfig is not None:
-        return KubeClient.from_kubeconfig(
-            settings.cluster.kubeconfig, context=settings.cluster.context
-        )
-    return KubeClient.in_cluster()
+    """`cluster.kubeconfig`, else $KUBECONFIG, else in-cluster, else ~/.kube/config."""
+    kube = KubeClient.connect(
+        kubeconfig=settings.cluster.kubeconfig, context=settings.cluster.context
+    )
+    log.info("cluster %s (from %s)", kube.server, kube.origin)
+    return kube
 
 
 def signer(settings: Settings) -> Signer | None:
@@ -128,6 +131,11 @@ class DeliverWork:
     remote_check_interval: float
     current: str | None = None
     _last_remote_check: float = 0.0
+    # Set by a reconcile request: the next poll reconciles even an unmoved tip.
+    forced: bool = False
+    # What the control branch said at the last look: while set, nothing is applied.
+    suspension: Suspension | None = None
+    _control_tip: str | None = None
     # Asks the scheduler for a drift run at a given time: a closed promotion gate
     # is looked at again when it opens, not at the next drift interval.
     wake_at: Callable[[datetime], object] | None = None
@@ -136,22 +144,49 @@ class DeliverWork:
     def branch_ref(self) -> str:
         return protocol.env_branch(self.pipeline.env)
 
+    @property
+    def control_ref(self) -> str:
+        return protocol.control_ref(self.pipeline.env)
+
+    def _held(self, control_tip: str | None) -> tuple[bool, bool]:
+        """(suspended, just resumed), from the control branch tip a poll brought in."""
+        was = self.suspension
+        if control_tip != self._control_tip:
+            self._control_tip = control_tip
+            self.suspension = suspension_at(self.repo, control_tip, environment=self.pipeline.env)
+            if self.suspension is not None:
+                log.warning("%s; holding apply and promotion", self.suspension.describe())
+            elif was is not None:
+                log.info("%s resumed; reconciling", self.pipeline.env)
+        return self.suspension is not None, was is not None and self.suspension is None
+
     def poll(self, ctx: RunContext) -> None:
-        """Reconcile the branch tip when it moved (or on the first poll)."""
+        """Reconcile the branch tip when it moved (or on the first poll, or when asked)."""
+        forced, self.forced = self.forced, False
         started = time.monotonic()
-        result = self.repo.poll([self.branch_ref])
+        result = self.repo.poll([self.branch_ref, self.control_ref])
         self.metrics.observe_git_fetch(time.monotonic() - started)
         self.readiness.mark_git()
+        held, resumed = self._held(result.tips.get(self.control_ref))
+        if held:
+            return
         tip = result.tips.get(self.branch_ref)
         if tip is None:
             log.warning("%s does not exist on the remote yet", self.branch_ref)
             return
-        if tip == self.current:
+        if tip == self.current and not (forced or resumed):
             return
         self._reconcile(tip, ctx)
 
+    def force_next(self) -> None:
+        """Make the next poll reconcile the tip even if it did not move."""
+        self.forced = True
+
     def drift(self, ctx: RunContext) -> None:
         """Re-reconcile the current revision: self-heal, retry, pending promotions."""
+        held, _ = self._held(self.repo.poll([self.control_ref]).tips.get(self.control_ref))
+        if held:
+            return
         if self.current is None:
             self.poll(ctx)
             return
@@ -212,9 +247,14 @@ class DeliverWork:
                 continue
             self._last_remote_check = now
             try:
-                tip = self.repo.list_remote().get(self.branch_ref)
+                remote = self.repo.list_remote()
             except GitError:
                 continue
+            if remote.get(self.control_ref) != self._control_tip:
+                log.info("%s: the control branch moved; stopping to look", revision[:12])
+                cancel.set()
+                return
+            tip = remote.get(self.branch_ref)
             if tip is not None and tip != revision:
                 log.info("%s: superseded by %s", revision[:12], tip[:12])
                 cancel.set()
@@ -294,6 +334,36 @@ def _check_own_namespace(kube: KubeClient, namespace: str) -> None:
         )
 
 
+def _add_routes(
+    daemon: Daemon,
+    settings: Settings,
+    *,
+    force: Callable[[], None] | None,
+    clock: StageClock,
+) -> None:
+    """POST /reconcile, the pipeline page and the stage-aware /healthz, next to the
+    daemon's own routes."""
+    if daemon.server is None:
+        return
+    register_reconcile(
+        daemon.server.routes,
+        secret=settings.webhook_secret(),
+        environment=settings.agent.environment,
+        is_leader=daemon.leadership.is_leader,
+        trigger=daemon.scheduler.trigger_now,
+        force=force,
+    )
+    # Its own cache clone: polling the agent's clone would swallow the agent's next change.
+    page_repo = CacheRepo.open(
+        cache_path(settings).with_name(cache_path(settings).name + "-page"),
+        remote_url=settings.git.url,
+        auth=git_auth(settings.git),
+        limits=read_limits(settings),
+    )
+    register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
+    daemon.server.routes.add("/healthz", liveness_handler(clock), methods=("GET", "HEAD"))
+
+
 def run_agent(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     repo = open_repo(settings)
@@ -312,6 +382,7 @@ def run_agent(settings: Settings) -> int:
             raise OrchestratorError(
                 "agent.publish_to must name the first environment for the build role"
             )
+        force: Callable[[], None] | None = None  # a build poll always looks at everything
         build = BuildWork(
             settings=settings,
             repo=repo,
@@ -351,19 +422,11 @@ def run_agent(settings: Settings) -> int:
             metrics=metrics,
             readiness=readiness,
         )
+        force = work.force_next
         scheduler = daemon.scheduler
         pipeline.fence = daemon.leadership.fence  # every write to the bus is fenced
         work.wake_at = lambda when: scheduler.run_at(DRIFT_JOB, when)
-    if daemon.server is not None:
-        # Its own cache clone: polling the agent's clone would swallow the agent's next change.
-        page_repo = CacheRepo.open(
-            cache_path(settings).with_name(cache_path(settings).name + "-page"),
-            remote_url=settings.git.url,
-            auth=git_auth(settings.git),
-            limits=read_limits(settings),
-        )
-        register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
-        daemon.server.routes.add("/healthz", liveness_handler(clock), methods=("GET", "HEAD"))
+    _add_routes(daemon, settings, force=force, clock=clock)
     if watchdog is not None:
         watchdog.start()
     sender = reporter.sender if reporter is not None else None

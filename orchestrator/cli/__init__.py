@@ -3,17 +3,38 @@
 from orchestrator.cli import (
     agent,
     approve,
+    check,
+    completion,
     demo,
     diff,
     promote,
     publish,
+    reconcile,
     reference,
     status,
+    suspend,
     validate,
+    wait,
 )
 from orchestrator.cli.main import main
 
-for _module in (agent, publish, approve, promote, status, diff, validate, demo, reference):
+for _module in (
+    agent,
+    publish,
+    approve,
+    promote,
+    status,
+    diff,
+    reconcile,
+    validate,
+    check,
+    wait,
+    demo,
+    reference,
+    completion,
+):
     main.add_command(_module.command)
+main.add_command(suspend.suspend_command)
+main.add_command(suspend.resume_command)
 
 __all__ = ["main"]

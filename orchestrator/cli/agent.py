@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.agent.runner import run_agent
+from orchestrator.cli.common import cluster_options
 from orchestrator.settings import load_settings
 
 
@@ -19,7 +20,8 @@ from orchestrator.settings import load_settings
     help="YAML settings file (also ORCHESTRATOR_CONFIG). Environment variables "
     "ORCHESTRATOR_<GROUP>__<FIELD> override it.",
 )
-def command(config_file: Path | None) -> None:
+@cluster_options
+def command(config_file: Path | None, kubeconfig: Path | None, context: str | None) -> None:
     """Run the agent of one environment until SIGTERM.
 
     The deliver role polls the environment's branch, applies each new tip with
@@ -27,8 +29,18 @@ def command(config_file: Path | None) -> None:
     the commit and pushes the promotion commit. The build role publishes rendered
     configuration from labelled ConfigMaps as candidate deliveries.
 
-    Invalid settings stop the agent before it starts, one line per problem.
-    See docs/configuration.md for every setting.
+    The cluster is --kubeconfig/--context (which override cluster.kubeconfig and
+    cluster.context), else $KUBECONFIG, else the pod's ServiceAccount, else
+    ~/.kube/config. Invalid settings, or no cluster configuration at all, stop the
+    agent before it starts, one line per problem. See docs/configuration.md for
+    every setting.
     """
-    settings = load_settings(config_file=config_file)
+    cluster: dict[str, object] = {}
+    if kubeconfig is not None:
+        cluster["kubeconfig"] = kubeconfig
+    if context is not None:
+        cluster["context"] = context
+    settings = load_settings(
+        config_file=config_file, overrides={"cluster": cluster} if cluster else None
+    )
     sys.exit(run_agent(settings))

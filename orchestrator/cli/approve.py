@@ -12,12 +12,13 @@ from orchestrator.cli.common import (
     cli_signer,
     open_remote,
     output_option,
+    repo_option,
 )
 from orchestrator.promote.approve import approve
 
 
 @click.command("approve")
-@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@repo_option
 @click.option("--env", "environment", required=True, help="Environment to merge into.")
 @click.option("--feature", required=True, help="Delivery to merge (branch pr/<env>/<feature>).")
 @author_option

@@ -104,3 +104,34 @@ def output_option(func: F) -> F:
         show_default=True,
         help="json for scripts.",
     )(func)
+
+
+def cluster_options(func: F) -> F:
+    """`--kubeconfig` and `--context`, the same on every command that talks to a cluster."""
+    func = click.option(
+        "--context",
+        default=None,
+        help="Kubeconfig context (default: the kubeconfig's current context).",
+    )(func)
+    return click.option(
+        "--kubeconfig",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Kubeconfig file. Default: $KUBECONFIG, else the pod's ServiceAccount "
+        "when in a cluster, else ~/.kube/config.",
+    )(func)
+
+
+REPO_ENV = "ORCHESTRATOR_REPO"
+
+
+def repo_option(func: F) -> F:
+    """`--repo`, defaulting to $ORCHESTRATOR_REPO so a shell or CI job sets it once."""
+    return click.option(
+        "--repo",
+        "remote",
+        envvar=REPO_ENV,
+        show_envvar=True,
+        required=True,
+        help="Repository URL or path.",
+    )(func)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.common import open_remote
+from orchestrator.cli.common import cluster_options, open_remote, repo_option
 from orchestrator.cli.validate import parse_params
 from orchestrator.errors import BranchNotFound
 from orchestrator.gitbus import protocol
@@ -18,15 +18,10 @@ from orchestrator.promote.source import environment_policy_at, manifests_at
 
 
 @click.command("diff")
-@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@repo_option
 @click.option("--env", "environment", required=True, help="Environment (branch) to compare.")
 @click.option("--revision", help="Commit to compare (default: the branch tip).")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Cluster to compare against (default: $KUBECONFIG or ~/.kube/config).",
-)
-@click.option("--context", help="Kubeconfig context.")
+@cluster_options
 @click.option(
     "--agent-namespace",
     default="orchestrator-system",
@@ -69,7 +64,7 @@ def command(
     manifests = manifests_at(
         repo, rev, environment=environment, policy=policy, params=parse_params(param_values)
     )
-    client = KubeClient.from_kubeconfig(kubeconfig, context=context)
+    client = KubeClient.connect(kubeconfig=kubeconfig, context=context)
     try:
         inventory = InventoryStore.for_environment(
             client, namespace=agent_namespace, environment=environment

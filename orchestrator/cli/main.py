@@ -21,6 +21,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INVALID = 3
+EXIT_TIMEOUT = 4
 
 _EPILOG = """\b
 Exit codes:
@@ -28,6 +29,7 @@ Exit codes:
   1  the operation failed (the message says why; -v adds the traceback)
   2  usage error (unknown option, missing argument, invalid name)
   3  validate found problems in the policy or the manifests
+  4  wait timed out before the delivery reached the phase
 """
 
 

@@ -13,12 +13,13 @@ from orchestrator.cli.common import (
     cli_signer,
     open_remote,
     output_option,
+    repo_option,
 )
 from orchestrator.promote.manual import promote_verified
 
 
 @click.command("promote")
-@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@repo_option
 @click.option("--from", "source", required=True, help="Environment that verified the revision.")
 @click.option("--to", "target", required=True, help="Environment to promote to.")
 @click.option("--revision", help="Commit on the source branch (default: its tip).")

@@ -13,6 +13,7 @@ from orchestrator.cli.common import (
     cli_signer,
     open_remote,
     output_option,
+    repo_option,
 )
 from orchestrator.errors import OrchestratorError
 from orchestrator.gitbus.protocol import check_feature
@@ -32,7 +33,7 @@ def _read_dir(directory: Path) -> dict[str, bytes]:
 
 
 @click.command("publish")
-@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@repo_option
 @click.option("--env", "environment", required=True, help="The first environment, e.g. staging.")
 @click.option("--feature", required=True, help="Delivery name; the branch is pr/<env>/<feature>.")
 @click.option(

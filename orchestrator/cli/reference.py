@@ -32,6 +32,13 @@ per problem, naming the setting and its variable.
 """
 
 
+# Defaults computed when the agent starts, described rather than evaluated here.
+_SHOWN_DEFAULTS: dict[tuple[str, ...], str] = {
+    ("agent", "identity"): "`orchestrator@<hostname>`",
+    ("leader", "identity"): "`$POD_NAME` (else the hostname) `_<8 random hex digits>`",
+}
+
+
 def _type_name(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) or str(annotation)
     return text.replace("typing.", "").replace("pathlib.", "").replace("pydantic.types.", "")
@@ -66,9 +73,7 @@ def _rows(model: type[BaseModel], *, prefix: tuple[str, ...], env: bool) -> list
         variable = (
             "`" + ENV_PREFIX + "__".join(p.upper() for p in path) + "`" if env else "(in the list)"
         )
-        default = _default(field)
-        if name == "identity":
-            default = "`orchestrator@<hostname>`"
+        default = _SHOWN_DEFAULTS.get(path, _default(field))
         description = (field.description or "").replace("|", "\\|")
         kind = _type_name(field.annotation).replace("|", "\\|")
         rows.append(f"| `{'.'.join(path)}` | {variable} | {kind} | {default} | {description} |")

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.cli.common import open_remote, output_option
+from orchestrator.cli.common import open_remote, output_option, repo_option
 from orchestrator.errors import OrchestratorError
 from orchestrator.gitbus import protocol
 from orchestrator.promote.pipeline import (
@@ -65,21 +65,29 @@ def _phase(delivery: DeliveryView) -> Text:
     return text
 
 
-def _deliveries_table(view: PipelineView) -> Table:
-    table = Table(title="Deliveries", title_justify="left", expand=False)
+def _table(title: str, *, plain: bool) -> Table:
+    """Boxes for a terminal; for a pipe, kubectl-style columns that grep and awk read."""
+    if plain:
+        return Table(title=title, title_justify="left", box=None, pad_edge=False, expand=False)
+    return Table(title=title, title_justify="left", expand=False)
+
+
+def _deliveries_table(view: PipelineView, *, plain: bool = False) -> Table:
+    table = _table("Deliveries", plain=plain)
     for name in ("ENVIRONMENT", "DELIVERY", "PHASE", "HEALTH", "REVISION", "AGE", "PROMOTION"):
-        table.add_column(name, no_wrap=name != "PROMOTION")
+        table.add_column(name, no_wrap=plain or name != "PROMOTION")
+    lines = Text("; " if plain else "\n")  # one row per delivery in a pipe
     for env in view.environments:
         if not env.deliveries:
             table.add_row(env.name, Text("(no branch)" if env.tip is None else "-", "dim"))
         for delivery in env.deliveries:
-            promotions = Text("\n").join(_promotion(p) for p in delivery.promotions)
+            promotions = lines.join(_promotion(p) for p in delivery.promotions)
             if delivery.promoted_from is not None:
                 origin = delivery.promoted_from
                 back = Text(f"← {origin.environment}@{origin.revision[:7]}", style="dim")
-                promotions = Text("\n").join([p for p in (promotions, back) if p.plain])
+                promotions = lines.join([p for p in (promotions, back) if p.plain])
             if delivery.message and delivery.status == Status.FAILED:
-                promotions = Text("\n").join(
+                promotions = lines.join(
                     [p for p in (promotions, Text(delivery.message, "red")) if p.plain]
                 )
             table.add_row(
@@ -92,12 +100,13 @@ def _deliveries_table(view: PipelineView) -> Table:
                 promotions,
                 style=None if delivery.current else "dim",
             )
-        table.add_section()
+        if not plain:
+            table.add_section()
     return table
 
 
-def _candidates_table(candidates: Sequence[CandidateView]) -> Table:
-    table = Table(title="Waiting for a merge", title_justify="left", expand=False)
+def _candidates_table(candidates: Sequence[CandidateView], *, plain: bool = False) -> Table:
+    table = _table("Waiting for a merge", plain=plain)
     for name in ("ENVIRONMENT", "DELIVERY", "BRANCH", "REVISION", "AGE", "FROM"):
         table.add_column(name, no_wrap=True)
     for candidate in candidates:
@@ -113,16 +122,42 @@ def _candidates_table(candidates: Sequence[CandidateView]) -> Table:
     return table
 
 
-def render(view: PipelineView) -> RenderableType:
+def hint(view: PipelineView) -> str | None:
+    """What to do next when the repository has nothing to show yet."""
+    if not view.environments:
+        return (
+            "no environments yet: an environment is a branch holding "
+            ".orchestrator/policy.yaml (see docs/getting-started.md)"
+        )
+    noted = any(d.phase for env in view.environments for d in env.deliveries)
+    waiting = any(env.candidates for env in view.environments)
+    if noted or waiting:
+        return None
+    first = view.environments[0].name
+    return (
+        f"no deliveries yet: publish one (orchestrator publish --env {first} --feature NAME "
+        f"--from DIR), merge it (orchestrator approve), and {first}'s agent notes it here"
+    )
+
+
+def render(view: PipelineView, *, plain: bool = False) -> RenderableType:
     """The tables a person reads: deliveries per environment, then waiting candidates."""
     parts: list[RenderableType] = [
         Text(f"{view.remote}  (read {view.generated_at}, order: {view.order})", style="dim"),
-        _deliveries_table(view),
+        _deliveries_table(view, plain=plain),
     ]
     candidates = [c for env in view.environments for c in env.candidates]
     if candidates:
-        parts.append(_candidates_table(candidates))
+        parts.append(_candidates_table(candidates, plain=plain))
+    parts.extend(
+        Text(f"suspended: {env.suspended.describe()} (orchestrator resume {env.name})", "yellow")
+        for env in view.environments
+        if env.suspended is not None
+    )
     parts.extend(Text(f"warning: {w}", style="yellow") for w in view.warnings)
+    next_step = hint(view)
+    if next_step:
+        parts.append(Text(f"hint: {next_step}", style="cyan"))
     return Group(*parts)
 
 
@@ -160,8 +195,18 @@ def _watch(
                 live.update(Group(render(view), failed), refresh=True)
 
 
+def _print(console: Console, renderable: RenderableType, *, plain: bool) -> None:
+    """A terminal gets rich output; a pipe gets the same lines without trailing padding."""
+    if not plain:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+
+
 @click.command("status")
-@click.option("--repo", "remote", required=True, help="Repository URL or path.")
+@repo_option
 @click.option("--env", "envs", metavar="A,B", help="Only these environments, in this order.")
 @click.option(
     "--history",
@@ -195,7 +240,8 @@ def command(
         return read_pipeline(repo, environments=environments, history=history)
 
     console = Console()
-    if not console.is_terminal:
+    plain = not console.is_terminal
+    if plain:
         console = Console(width=_WIDE)
     if watch:
         try:
@@ -207,4 +253,4 @@ def command(
     if output == "json":
         click.echo(json.dumps(view.to_json(), indent=2))
     else:
-        console.print(render(view))
+        _print(console, render(view, plain=plain), plain=plain)

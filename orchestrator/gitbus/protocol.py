@@ -24,7 +24,9 @@ NOTES_PREFIX = "refs/notes/orchestrator/"
 # Candidates live under their own prefix: git cannot hold refs/heads/<env> and
 # refs/heads/<env>/<feature> at once (a ref cannot be a file and a directory).
 CANDIDATE_PREFIX = "pr"
-RESERVED_ENVS = frozenset({CANDIDATE_PREFIX})
+# Operators' switches per environment (suspend/resume) live on control/<env>.
+CONTROL_PREFIX = "control"
+RESERVED_ENVS = frozenset({CANDIDATE_PREFIX, CONTROL_PREFIX})
 
 # An environment name is one ref component that is also a DNS label, so it can
 # name a branch, a notes ref and a cluster alike.
@@ -36,8 +38,9 @@ _FEATURE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
 def check_env(env: str) -> str:
     """Return `env` if it is a valid environment name, else raise ValueError."""
     if not _ENV_RE.match(env) or env in RESERVED_ENVS:
+        reserved = " or ".join(repr(name) for name in sorted(RESERVED_ENVS))
         raise ValueError(
-            f"invalid environment name {env!r}: use [a-z0-9-], at most 63, not {CANDIDATE_PREFIX!r}"
+            f"invalid environment name {env!r}: use [a-z0-9-], at most 63, not {reserved}"
         )
     return env
 
@@ -70,6 +73,17 @@ def notes_ref(env: str) -> str:
 
 
 NOTES_GLOB = NOTES_PREFIX + "*"
+
+
+def control_ref(env: str) -> str:
+    """Branch recording whether `env` is suspended: a commit per suspend and resume."""
+    return f"{BRANCH_PREFIX}{CONTROL_PREFIX}/{check_env(env)}"
+
+
+CONTROL_GLOB = f"{BRANCH_PREFIX}{CONTROL_PREFIX}/*"
+# On the control branch's tip: present while the environment is suspended.
+SUSPENDED_FILE = "suspended.json"
+SUSPENDED = "Suspended"  # trailer of control commits: true or false
 
 
 def parse_branch(ref: str) -> tuple[str, str | None] | None:

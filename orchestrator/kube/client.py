@@ -8,6 +8,7 @@ rather than into generated models, which keeps thousands of applies cheap.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -33,6 +34,7 @@ from orchestrator.errors import (
     PreconditionFailed,
     UnknownKind,
 )
+from orchestrator.kube.config import resolve_cluster
 from orchestrator.kube.conflicts import managers_of, parse_conflicts
 from orchestrator.objectref import ObjectRef
 
@@ -95,6 +97,7 @@ class KubeClient:
         self._api = api_client
         self._timeout = request_timeout
         self.server = str(api_client.configuration.host)
+        self.origin = "explicit"  # where the settings came from, for logs
         # A private discovery cache: the library default is one file per host in /tmp,
         # shared (and stale) across clusters that reuse a port.
         self._cache_dir = tempfile.TemporaryDirectory(prefix="orchestrator-discovery-")
@@ -111,25 +114,45 @@ class KubeClient:
     # -- construction -------------------------------------------------------------
 
     @classmethod
+    def connect(
+        cls, *, kubeconfig: str | Path | None = None, context: str | None = None
+    ) -> KubeClient:
+        """The cluster the usual conventions point at (see `kube.config`); one-line errors."""
+        source = resolve_cluster(
+            kubeconfig=Path(kubeconfig) if kubeconfig is not None else None, context=context
+        )
+        config = kubernetes.client.Configuration()
+        try:
+            if source.in_cluster:
+                kubernetes.config.load_incluster_config(client_configuration=config)
+            else:
+                kubernetes.config.load_kube_config(
+                    config_file=os.pathsep.join(str(f) for f in source.files),
+                    context=source.context,
+                    client_configuration=config,
+                    persist_config=False,
+                )
+        except (kubernetes.config.ConfigException, OSError, ValueError) as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ClusterUnreachable(f"cannot use {source.origin}: {detail}") from None
+        client = cls._with_config(config)
+        client.origin = source.origin
+        return client
+
+    @classmethod
     def from_kubeconfig(
         cls, path: str | Path | None = None, *, context: str | None = None
     ) -> KubeClient:
-        config = kubernetes.client.Configuration()
-        try:
-            kubernetes.config.load_kube_config(
-                config_file=str(path) if path else None,
-                context=context,
-                client_configuration=config,
-            )
-        except (kubernetes.config.ConfigException, OSError, ValueError) as exc:
-            where = path or "the default kubeconfig"
-            raise ClusterUnreachable(f"cannot use kubeconfig {where}: {exc}") from None
-        return cls._with_config(config)
+        """A kubeconfig file, or the conventional sources when `path` is None."""
+        return cls.connect(kubeconfig=path, context=context)
 
     @classmethod
     def in_cluster(cls) -> KubeClient:
         config = kubernetes.client.Configuration()
-        kubernetes.config.load_incluster_config(client_configuration=config)
+        try:
+            kubernetes.config.load_incluster_config(client_configuration=config)
+        except kubernetes.config.ConfigException as exc:
+            raise ClusterUnreachable(f"cannot use the in-cluster configuration: {exc}") from None
         return cls._with_config(config)
 
     @classmethod

@@ -28,6 +28,7 @@ from orchestrator.promote.source import (
     is_ancestor_or_unknown,
     parse_delivery_trailers,
 )
+from orchestrator.promote.suspension import Suspension, suspension_at
 
 __all__ = [
     "SCHEMA",
@@ -51,6 +52,7 @@ WATCH = (
     protocol.BRANCH_PREFIX + "*",
     f"{protocol.BRANCH_PREFIX}{protocol.CANDIDATE_PREFIX}/*/*",
     protocol.NOTES_GLOB,
+    protocol.CONTROL_GLOB,
 )
 # How far into a merge's second-parent side to look for the Delivery trailer.
 _SHORT = 7
@@ -226,6 +228,7 @@ class EnvironmentView:
     promotes_to: tuple[str, ...] = ()
     deliveries: tuple[DeliveryView, ...] = ()
     candidates: tuple[CandidateView, ...] = ()
+    suspended: Suspension | None = None
 
     @property
     def current(self) -> DeliveryView | None:
@@ -240,6 +243,7 @@ class EnvironmentView:
             "promotes_to": list(self.promotes_to),
             "deliveries": [d.to_json() for d in self.deliveries],
             "candidates": [c.to_json() for c in self.candidates],
+            "suspended": self.suspended.to_json() if self.suspended else None,
         }
 
 
@@ -376,6 +380,9 @@ class _Reader:
             promotes_to=tuple(promotes_to),
             deliveries=tuple(deliveries),
             candidates=tuple(self._candidates(name, tip)),
+            suspended=suspension_at(
+                self.repo, self.tips.get(protocol.control_ref(name)), environment=name
+            ),
         )
 
     def _first_parents(self, tip: str) -> list[str]:

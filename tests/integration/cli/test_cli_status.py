@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from orchestrator.cli import main
 from orchestrator.cli.status import age
 from tests.support.pipeline_bus import PipelineBus, build_bus
 from tests.support.signals import default_sigint
+from tests.support.workrepo import WorkRepo
 
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
 
@@ -29,6 +31,7 @@ CANDIDATE_KEYS = {
     "age_seconds", "source_commit", "promoted_from",
 }  # fmt: skip
 PROMOTION_KEYS = {"target", "ref", "commit", "pushed", "state", "landed"}
+ENVIRONMENTS = ("staging", "production")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,7 @@ def _status(*args: str) -> tuple[int, str, str]:
 def test_table_shows_environments_deliveries_phases_and_promotions(
     bus: PipelineBus, cache_home: Path
 ) -> None:
-    """The real command, as a person runs it (output piped: no colour, no cut rows)."""
+    """The real command, as a person runs it (output piped: plain columns, one row each)."""
     done = subprocess.run(
         [str(ORCHESTRATOR), "status", "--repo", bus.remote],
         env=_env(cache_home),
@@ -67,9 +70,10 @@ def test_table_shows_environments_deliveries_phases_and_promotions(
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "\x1b[" not in out
-    rows = [line for line in out.splitlines() if line.startswith("│")]
-    cells = [[c.strip() for c in row.strip("│").split("│")] for row in rows]
-    deliveries = [c[:5] for c in cells if len(c) == 7]
+    assert not set("│┃━─┏└") & set(out)  # no box drawing for grep and awk
+    rows = [line for line in out.splitlines() if line.split(" ", 1)[0] in ENVIRONMENTS]
+    cells = [re.split(r"\s{2,}", row.strip()) for row in rows]
+    deliveries = [c[:5] for c in cells if not c[2].startswith("pr/")]
     assert deliveries == [
         ["staging", "feature-b", "Promoted", "Healthy (3/3)", bus.s2[:7]],
         ["staging", "feature-a", "Promoted", "Healthy (3/3)", f"{bus.s1[:7]} (old)"],
@@ -79,12 +83,16 @@ def test_table_shows_environments_deliveries_phases_and_promotions(
     assert f"→ production: pr/production/feature-a@{bus.promo_a[:7]} (delivered)" in out
     assert f"← staging@{bus.s1[:7]}" in out
     assert "Waiting for a merge" in out
-    candidates = [c for c in cells if len(c) == 6]
+    candidates = [c for c in cells if c[2].startswith("pr/")]
     assert [c[:3] for c in candidates] == [
         ["staging", "feature-c", "pr/staging/feature-c"],
         ["production", "feature-b", "pr/production/feature-b"],
     ]
     assert candidates[1][5] == f"staging@{bus.s2[:7]}"
+    # The promotion and where it came from share the delivery's one line.
+    (feature_a_in_staging,) = [r for r in rows if f"{bus.s1[:7]} (old)" in r]
+    assert f"pr/production/feature-a@{bus.promo_a[:7]} (delivered)" in feature_a_in_staging
+    assert "hint:" not in out
     assert "main" not in {c[0] for c in cells}
 
 
@@ -104,7 +112,10 @@ def test_json_has_the_documented_shape(bus: PipelineBus, cache_home: Path) -> No
     assert doc["warnings"] == []
     assert [e["name"] for e in doc["environments"]] == ["staging", "production"]
     staging, production = doc["environments"]
-    assert set(staging) == {"name", "branch", "tip", "promotes_to", "deliveries", "candidates"}
+    assert set(staging) == {
+        "name", "branch", "tip", "promotes_to", "deliveries", "candidates", "suspended",
+    }  # fmt: skip
+    assert staging["suspended"] is None
     assert staging["tip"] == bus.s2
     for delivery in staging["deliveries"] + production["deliveries"]:
         assert set(delivery) == DELIVERY_KEYS
@@ -179,3 +190,32 @@ def test_watch_prints_until_interrupted(bus: PipelineBus, cache_home: Path) -> N
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "Traceback" not in err
+
+
+def test_an_empty_repository_gets_a_hint_not_an_empty_table(
+    tmp_path: Path, cache_home: Path
+) -> None:
+    empty = WorkRepo(tmp_path)
+    code, out, err = _status("--repo", str(empty.bare))
+    assert code == 0, err
+    assert "hint: no environments yet" in out
+
+    empty.commit(
+        "staging", {".orchestrator/policy.yaml": "environments: {staging: {}}\n"}, message="x"
+    )
+    code, out, err = _status("--repo", str(empty.bare))
+    assert code == 0, err
+    assert "hint: no deliveries yet: publish one (orchestrator publish --env staging" in out
+
+
+def test_repo_defaults_from_the_environment(
+    bus: PipelineBus, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_REPO", bus.remote)
+    code, out, err = _status("-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["remote"].endswith(Path(bus.remote).name)
+    monkeypatch.delenv("ORCHESTRATOR_REPO")
+    code, _, err = _status("-o", "json")
+    assert code == 2
+    assert "Missing option '--repo'" in err

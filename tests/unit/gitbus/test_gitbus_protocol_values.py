@@ -31,9 +31,12 @@ def test_ref_names() -> None:
     assert protocol.parse_branch("refs/heads/staging") == ("staging", None)
     assert protocol.parse_branch("refs/heads/Bad Name") is None
     assert protocol.parse_branch("refs/tags/v1") is None
-    for bad in ("", "Prod", "a/b", "-x", "x" * 64, "a..b", "pr"):
+    for bad in ("", "Prod", "a/b", "-x", "x" * 64, "a..b", "pr", "control"):
         with pytest.raises(ValueError, match="invalid environment"):
             protocol.env_branch(bad)
+    assert protocol.control_ref("staging") == "refs/heads/control/staging"
+    assert protocol.parse_branch("refs/heads/control/staging") is None
+    assert protocol.ref_matches(protocol.CONTROL_GLOB, "refs/heads/control/staging")
     for bad in ("", ".hidden", "a..b", "x.lock", "a/b", "-x", "with space"):
         with pytest.raises(ValueError, match="invalid feature"):
             protocol.feature_branch("dev", bad)
