@@ -17,17 +17,19 @@ from typing import Any
 from orchestrator.errors import GitError, ManifestError, ManifestErrors, PolicyError, SignatureError
 from orchestrator.gitbus.directory import DirectoryTree
 from orchestrator.gitbus.limits import ReadLimits
-from orchestrator.manifests import Limits, Manifest, load_manifests
-from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
+from orchestrator.manifests import PARAMS_DIR, Limits, Manifest, load_manifests
+from orchestrator.manifests.limits import Budget
+from orchestrator.manifests.parse import parse_file
 from orchestrator.manifests.selection import manifest_files
+from orchestrator.promote.admission import admission_refusals
 from orchestrator.promote.allowance import Allowance, Ceiling, effective_allowance
 from orchestrator.promote.policy import EnvironmentPolicy, Policy
-from orchestrator.promote.run_allowance import Allows, run_refusals
+from orchestrator.promote.run_allowance import Allows
 from orchestrator.promote.source import Tree, manifests_in, policy_in
 from orchestrator.promote.trust import TrustRoot, narrow
 from orchestrator.settings import Settings
 
-__all__ = ["AgentView", "Findings", "validate_checkout", "validate_tree"]
+__all__ = ["AgentView", "Findings", "file_problems", "validate_checkout", "validate_tree"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -131,11 +133,6 @@ def _check_environment(
             narrow(agent.trust, policy.trust.signers, environment=env)
         except PolicyError as exc:
             found.add(str(exc), environment=env)
-    if allowance is not None:
-        for refusal in run_refusals(
-            policy.verification, allow=allowance, secret_reads=secret_reads
-        ):
-            found.add(refusal, environment=env)
     try:
         manifests = manifests_in(tree, environment=env, policy=policy, params=params)
     except ManifestError as exc:
@@ -149,7 +146,10 @@ def _check_environment(
     else:
         found.objects[env] = len(manifests)
     if allowance is not None:
-        for refusal in _object_refusals(manifests, allowance):
+        refusals = admission_refusals(
+            manifests, runs=policy.verification, allow=allowance, secret_reads=secret_reads
+        )
+        for refusal in refusals:
             found.add(refusal, environment=env)
 
 
@@ -173,24 +173,28 @@ def _loadable(
     return loaded
 
 
-def _object_refusals(manifests: list[Manifest], allowance: Allows) -> list[str]:
-    """As the agent's NOT_ALLOWED stage, with the scope a cluster-less check knows."""
-    scope = chain(builtin_scope, table_scope(crd_scopes(m.body for m in manifests)))
-    refusals = []
-    for manifest in manifests:
-        namespaced = scope(manifest.ref)
-        reason = allowance.refusal(
-            manifest.ref,
-            namespaced=bool(manifest.ref.namespace) if namespaced is None else namespaced,
-        )
-        if reason is not None:
-            refusals.append(f"{manifest.path}: {reason}")
-    return refusals
-
-
 def validate_checkout(
     root: Path, *, environments: tuple[str, ...], params: Mapping[str, Any], agent: AgentView
 ) -> Findings:
     """`validate_tree` for a directory on disk, read under the agent's limits."""
     tree = DirectoryTree(root, limits=agent.limits)
     return validate_tree(tree, environments=environments, params=params, agent=agent)
+
+
+def file_problems(files: Mapping[str, bytes]) -> list[str]:
+    """What the agent's loader refuses in each file on its own: parse, limits, duplicate keys.
+
+    For `publish`, which writes a delivery directory without knowing the agent's
+    parameters: every manifest file and parameter file must parse under the
+    loader's limits, or the agent would refuse the revision it becomes.
+    """
+    limits = Limits()
+    selected, errors = manifest_files(files, root="", limits=limits)
+    problems = [str(e) for e in errors]
+    params = {p: d for p, d in files.items() if p.startswith(f"{PARAMS_DIR}/")}
+    for path, data in {**selected, **params}.items():
+        try:
+            parse_file(data, path=path, budget=Budget(limits, path=path))
+        except ManifestError as exc:
+            problems.append(str(exc))
+    return problems
