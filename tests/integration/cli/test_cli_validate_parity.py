@@ -1,6 +1,7 @@
 """Every refusal of the agent's loader is a refusal of `validate` (and of `publish`), with the
 same reason: one table of inputs (fixtures/refusals.yaml), each committed to a real bare
-repository and read back through the agent's reading path, and checked out for the CLI."""
+repository and reconciled by the agent's own pipeline against a real cluster, then checked
+out for the CLI with the very same agent settings."""
 
 from __future__ import annotations
 
@@ -13,22 +14,21 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from e2e.controlplane import Cluster
+from orchestrator.agent.reconcile import Pipeline
+from orchestrator.agent.record import Phase, Stage
 from orchestrator.cli import main
-from orchestrator.errors import (
-    ManifestErrors,
-    ObjectsNotAllowed,
-    OrchestratorError,
-)
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.promote.admission import admission_refusals
-from orchestrator.promote.allowance import effective_allowance
-from orchestrator.promote.source import checked_delivery, environment_policy_at, manifests_at
-from orchestrator.settings import CeilingSettings
+from orchestrator.kube.client import KubeClient
+from orchestrator.promote.source import checked_delivery
+from orchestrator.settings import Settings
 from tests.support.workrepo import WorkRepo, git
 
 TABLE = yaml.safe_load((Path(__file__).with_name("fixtures") / "refusals.yaml").read_text())
 CASES = {case["name"]: case for case in TABLE["cases"]}
 SECRET = "TOP-SECRET"
+# Stages that run before anything reaches the cluster (reconcile's `_admit`).
+ADMISSION = {Stage.SIGNATURE, Stage.POLICY, Stage.ARTIFACT, Stage.BUILD, Stage.NOT_ALLOWED}
 
 
 def _commit_case(root: Path, case: dict[str, Any]) -> tuple[WorkRepo, str]:
@@ -53,55 +53,49 @@ def _commit_case(root: Path, case: dict[str, Any]) -> tuple[WorkRepo, str]:
     return bus, git("rev-parse", "HEAD", cwd=bus.work)
 
 
-def _agent_refusals(cache: CacheRepo, revision: str, ceiling: CeilingSettings) -> list[str]:
-    """What the agent's admission (reconcile's `_admit`, less signatures) refuses, and why."""
-    try:
-        policy = environment_policy_at(cache, revision, environment="staging")
-        allowance = effective_allowance(policy.allow, ceiling, environment="staging")
-        manifests = manifests_at(cache, revision, environment="staging", policy=policy, params={})
-        refusals = admission_refusals(
-            manifests,
-            runs=policy.verification,
-            allow=allowance,
-            secret_reads=allowance.secret_reads,
-        )
-        if refusals:
-            raise ObjectsNotAllowed(refusals)
-    except ManifestErrors as exc:
-        return [str(e) for e in exc.errors]
-    except ObjectsNotAllowed as exc:
-        return list(exc.refusals)
-    except OrchestratorError as exc:
-        return [str(exc).removeprefix(f"{cache.remote}: ")]
-    return []
-
-
-def _settings_file(root: Path, bus: WorkRepo, ceiling: dict[str, Any]) -> Path:
+def _agent_settings(root: Path, bus: WorkRepo, cluster: Cluster, case: dict[str, Any]) -> Path:
+    """One settings file, for the agent's pipeline and for `validate --config` alike."""
     path = root / "agent.yaml"
     settings = {
         "git": {"url": str(bus.bare), "cache_dir": str(root / "agent-cache")},
-        "agent": {"environment": "staging"},
-        "trust": {"ceiling": ceiling},
+        "agent": {"environment": "staging", "identity": "staging-agent"},
+        "cluster": {"kubeconfig": str(cluster.kubeconfig), "namespace": "default"},
+        "server": {"enabled": False},
+        "trust": {"ceiling": case.get("ceiling", {})},
     }
     path.write_text(yaml.safe_dump(settings))
     return path
 
 
+def _agent_refusals(root: Path, config: Path, cluster: Cluster, revision: str) -> list[str]:
+    """What the agent's own reconcile of `revision` refuses it for (its note's message)."""
+    settings = Settings.model_validate(yaml.safe_load(config.read_text()))
+    repo = CacheRepo.open(root / "cache", remote_url=settings.git.url)
+    repo.poll(["refs/heads/staging"])
+    kube = KubeClient.from_kubeconfig(cluster.kubeconfig)
+    try:
+        outcome = Pipeline(settings=settings, repo=repo, kube=kube).reconcile(revision)
+    finally:
+        kube.close()
+    assert outcome.phase == Phase.FAILED, outcome
+    assert outcome.stage in ADMISSION, outcome  # refused before anything was applied
+    first, *rest = outcome.message.splitlines()
+    reasons = [line.strip() for line in rest] or [first]  # several: one per line
+    return [reason.removeprefix(f"{repo.remote}: ") for reason in reasons]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_validate_refuses_what_the_agent_refuses(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ORCHESTRATOR_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     case = CASES[name]
     bus, revision = _commit_case(tmp_path, case)
-    cache = CacheRepo.open(tmp_path / "cache", remote_url=str(bus.bare))
-    cache.refresh("refs/heads/staging")
+    config = _agent_settings(tmp_path, bus, cluster, case)
 
-    agent = _agent_refusals(cache, revision, CeilingSettings(**case.get("ceiling", {})))
+    agent = _agent_refusals(tmp_path, config, cluster, revision)
     assert any(case["reason"] in reason for reason in agent), agent
 
-    config = _settings_file(tmp_path, bus, case.get("ceiling", {}))
     result = CliRunner().invoke(
         main, ["validate", str(bus.work), "--config", str(config), "-o", "json"]
     )
@@ -111,6 +105,29 @@ def test_validate_refuses_what_the_agent_refuses(
         shown = reason.replace(revision[:12], str(bus.work))  # the revision's label
         assert any(shown in problem for problem in problems), (shown, problems)
     assert SECRET not in result.output  # a link's target is never read, never echoed
+
+
+def test_what_validate_passes_gets_past_the_agents_admission(
+    tmp_path: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ORCHESTRATOR_CONFIG", raising=False)
+    defaults = TABLE["defaults"]
+    case = {"name": "clean", "files": {
+        ".orchestrator/policy.yaml": defaults["policy"], "deploy/app.yaml": defaults["app"],
+    }}  # fmt: skip
+    bus, revision = _commit_case(tmp_path, case)
+    config = _agent_settings(tmp_path, bus, cluster, case)
+    result = CliRunner().invoke(main, ["validate", str(bus.work), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    settings = Settings.model_validate(yaml.safe_load(config.read_text()))
+    repo = CacheRepo.open(tmp_path / "cache", remote_url=settings.git.url)
+    repo.poll(["refs/heads/staging"])
+    kube = KubeClient.from_kubeconfig(cluster.kubeconfig)
+    try:
+        outcome = Pipeline(settings=settings, repo=repo, kube=kube).reconcile(revision)
+    finally:
+        kube.close()
+    assert outcome.stage not in ADMISSION, outcome
 
 
 @pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if "publish" in c))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,27 @@ def test_files_outside_the_policy_and_the_paths_are_never_read(tmp_path: Path) -
     os.symlink(tmp_path / "secret.txt", checkout / "docs" / "link.yaml")
     os.mkfifo(checkout / "docs" / "pipe")  # reading it would block the test
     (checkout / "broken.yaml").write_text("{not: yaml")
-    code, report, out = validate(checkout)
+    opened: list[str] = []
+    _OPENED.append(opened)
+    try:
+        code, report, out = validate(checkout)
+    finally:
+        _OPENED.remove(opened)
     assert code == 0, out
     assert report["objects"] == {"staging": 1, "production": 1}
+    read = {Path(p).relative_to(checkout).parts[0] for p in opened if p.startswith(f"{checkout}/")}
+    assert read == {".orchestrator", "manifests"}
+
+
+_OPENED: list[list[str]] = []  # lists the audit hook fills while a test listens
+
+
+def _record_opens(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and _OPENED and isinstance(args[0], str | Path):
+        _OPENED[-1].append(str(args[0]))
+
+
+sys.addaudithook(_record_opens)  # every open of a file, by io or os, in this process
 
 
 def test_a_symlink_under_a_path_is_a_problem_that_never_shows_its_target(tmp_path: Path) -> None:
