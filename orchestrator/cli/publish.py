@@ -18,12 +18,13 @@ from orchestrator.cli.common import (
     repo_option,
 )
 from orchestrator.cli.main import EXIT_INVALID
-from orchestrator.cli.validation import file_problems
-from orchestrator.errors import GitError, OrchestratorError
+from orchestrator.cli.validation import candidate_problems, file_problems
+from orchestrator.errors import GitError, OrchestratorError, PublicationRefused
 from orchestrator.gitbus.directory import read_directory
 from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.gitbus.protocol import check_feature
 from orchestrator.promote.publish import Publication, publish
+from orchestrator.promote.source import RevisionTree
 
 
 def _read_dir(directory: Path) -> dict[str, bytes]:
@@ -85,6 +86,11 @@ def command(
     with the files of DIR and carries the Delivery and Source-Commit trailers. The
     directory's .orchestrator/ (the environments' parameter files) stays as it is,
     unless DIR has one of its own. Publishing the same files again changes nothing.
+
+    Nothing is pushed (exit code 3, each problem listed) when ENV's agent would
+    refuse the result: links, files over the read limits, files its loader cannot
+    read, and, when the branch has a policy for ENV, whatever `validate` finds in
+    the candidate commit except placeholders the agents' settings fill.
     """
     try:
         check_feature(feature)
@@ -93,18 +99,28 @@ def command(
     files = _read_dir(directory)  # refused before anything is fetched or written
     repo = open_remote(remote)
     click.echo(f"publishing {len(files)} file(s) as {feature} to {environment} ...", err=True)
-    result = publish(
-        repo,
-        Publication(
-            environment=environment,
-            feature=feature,
-            files=files,
-            source_commit=source_commit,
-            message=message,
-        ),
-        author=author_identity(author),
-        signer=cli_signer(remote),
-    )
+
+    def check(commit: str) -> None:
+        problems = candidate_problems(RevisionTree(repo, commit), environment=environment)
+        if problems:
+            raise PublicationRefused(problems)
+
+    try:
+        result = publish(
+            repo,
+            Publication(
+                environment=environment,
+                feature=feature,
+                files=files,
+                source_commit=source_commit,
+                message=message,
+            ),
+            author=author_identity(author),
+            signer=cli_signer(remote),
+            check=check,
+        )
+    except PublicationRefused as exc:
+        _refuse(exc.problems)
     if output == "json":
         click.echo(
             json.dumps({"ref": result.target_ref, "commit": result.commit, "pushed": result.pushed})

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import GitError, ManifestError, ManifestErrors, PolicyError, SignatureError
+from orchestrator.errors import (
+    GitError,
+    ManifestError,
+    ManifestErrors,
+    MissingParameter,
+    PolicyError,
+    SignatureError,
+)
 from orchestrator.gitbus.directory import DirectoryTree
 from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.manifests import PARAMS_DIR, Limits, Manifest, load_manifests
@@ -29,7 +36,14 @@ from orchestrator.promote.source import Tree, manifests_in, policy_in
 from orchestrator.promote.trust import TrustRoot, narrow
 from orchestrator.settings import Settings
 
-__all__ = ["AgentView", "Findings", "file_problems", "validate_checkout", "validate_tree"]
+__all__ = [
+    "AgentView",
+    "Findings",
+    "candidate_problems",
+    "file_problems",
+    "validate_checkout",
+    "validate_tree",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -71,6 +85,7 @@ class Findings:
 
     objects: dict[str, int] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
+    require_params: bool = True
 
     def add(self, message: str, *, environment: str | None = None) -> None:
         envs = self.problems.setdefault(message, [])
@@ -82,10 +97,19 @@ class Findings:
 
 
 def validate_tree(
-    tree: Tree, *, environments: tuple[str, ...], params: Mapping[str, Any], agent: AgentView
+    tree: Tree,
+    *,
+    environments: tuple[str, ...],
+    params: Mapping[str, Any],
+    agent: AgentView,
+    require_params: bool = True,
 ) -> Findings:
-    """Every problem the agent would refuse `tree` for, in each of `environments` (or all)."""
-    found = Findings()
+    """Every problem the agent would refuse `tree` for, in each of `environments` (or all).
+
+    require_params=False leaves out placeholders without a value, for `publish`,
+    which cannot know the parameters each agent's settings will give.
+    """
+    found = Findings(require_params=require_params)
     try:
         policy: Policy = policy_in(tree)
     except (PolicyError, GitError) as exc:
@@ -137,7 +161,8 @@ def _check_environment(
         manifests = manifests_in(tree, environment=env, policy=policy, params=params)
     except ManifestError as exc:
         for problem in exc.errors if isinstance(exc, ManifestErrors) else [exc]:
-            found.add(str(problem), environment=env)
+            if found.require_params or not isinstance(problem, MissingParameter):
+                found.add(str(problem), environment=env)
         # The agent stops here; validate goes on, so `allow` problems are not hidden.
         manifests = _loadable(tree, env=env, policy=policy, params=params)
     except GitError as exc:  # a symlink or a file over the read limits: nothing was read
@@ -198,3 +223,20 @@ def file_problems(files: Mapping[str, bytes]) -> list[str]:
         except ManifestError as exc:
             problems.append(str(exc))
     return problems
+
+
+def candidate_problems(tree: Tree, *, environment: str) -> list[str]:
+    """What the agent of `environment` would refuse in a candidate commit, for `publish`.
+
+    Only when the candidate has a policy with an entry for `environment`: without
+    one there is nothing to judge the delivery by yet, and that is the
+    repository's matter, not the publication's. Parameters are left to the agents.
+    """
+    try:
+        policy_in(tree).environment(environment)
+    except (PolicyError, GitError):
+        return []
+    findings = validate_tree(
+        tree, environments=(environment,), params={}, agent=AgentView(), require_params=False
+    )
+    return findings.lines()

@@ -138,6 +138,10 @@ def test_publish_refuses_it_before_anything_is_pushed(
     case = CASES[name]
     bus, _ = _commit_case(tmp_path, case)
     directory = case["publish"]
+    # The branch loses the directory (the checkout keeps it): publishing it is a change.
+    git("rm", "-r", "--quiet", "--cached", directory, cwd=bus.work)
+    git("commit", "--quiet", "-m", "without the delivery", cwd=bus.work)
+    git("push", "--quiet", "origin", "HEAD:refs/heads/staging", cwd=bus.work)
     result = CliRunner().invoke(
         main,
         [
