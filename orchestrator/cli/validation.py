@@ -3,7 +3,7 @@
 The checkout is read as the agent reads a commit (`gitbus.directory`: only the
 policy directory and each environment's `path`, no symlinks, the same read
 limits), and the same functions then load the policy and the manifests
-(`promote.source`) and judge them (`promote.allowance`, `promote.run_allowance`,
+(`promote.source`) and judge them (`promote.allowance`, `promote.admission`,
 `promote.trust`). A problem that several environments share is reported once.
 """
 
@@ -20,7 +20,6 @@ from orchestrator.errors import (
     ManifestErrors,
     MissingParameter,
     PolicyError,
-    SignatureError,
 )
 from orchestrator.gitbus.directory import DirectoryTree
 from orchestrator.gitbus.limits import ReadLimits
@@ -61,14 +60,13 @@ class AgentView:
 
     @classmethod
     def of(cls, settings: Settings) -> AgentView:
+        """The view of the agent these settings configure; SignatureError if its keys
+        cannot be read (that agent could not read them either)."""
         trust = settings.trust
-        try:
-            root: TrustRoot | None = TrustRoot.from_files(
-                allowed_signers_file=trust.allowed_signers_file,
-                gpg_public_keys_file=trust.gpg_public_keys_file,
-            )
-        except SignatureError:
-            root = None
+        root = TrustRoot.from_files(
+            allowed_signers_file=trust.allowed_signers_file,
+            gpg_public_keys_file=trust.gpg_public_keys_file,
+        )
         return cls(
             ceiling=trust.ceiling,
             limits=ReadLimits(

@@ -118,3 +118,19 @@ def test_a_missing_policy_is_one_problem(tmp_path: Path) -> None:
     assert code == 3
     expected = f".orchestrator/policy.yaml: invalid policy: missing at {tmp_path}"
     assert report["problems"] == [expected]
+
+
+def test_with_agent_settings_a_policys_signers_must_be_among_the_agents(tmp_path: Path) -> None:
+    checkout = FIXTURES / "signers"
+    settings = tmp_path / "agent.yaml"
+    settings.write_text(
+        "git: {url: /nonexistent/deliveries.git}\nagent: {environment: staging}\n"
+        f"trust: {{allowed_signers_file: {checkout / 'allowed_signers'}}}\n"
+    )
+    assert validate(checkout)[0] == 0  # no agent settings: nothing to choose among
+    code, report, _ = validate(checkout, "--config", str(settings))
+    assert code == 3
+    assert any(
+        "environments.staging.trust.signers[0]: 'release@example.com' is not among the signers" in p
+        for p in report["problems"]
+    ), report["problems"]
