@@ -28,8 +28,16 @@ def _agent(config_file: Path | None) -> tuple[AgentView, tuple[str, ...]]:
     """The agent's view from its settings file, and its environment; defaults without one."""
     if config_file is None:
         return AgentView(), ()
-    settings = load_settings(config_file=config_file)
-    return AgentView.of(settings), (settings.agent.environment,)
+    settings = load_settings(config_file=config_file, check_files=False)
+    agent = AgentView.of(settings)
+    if agent.trust is None:
+        click.secho(
+            "warning: cannot read the agent's trusted keys (trust.allowed_signers_file, "
+            "trust.gpg_public_keys_file) here; a policy's trust.signers is not checked",
+            fg="yellow",
+            err=True,
+        )
+    return agent, (settings.agent.environment,)
 
 
 @click.command("validate")

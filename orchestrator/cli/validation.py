@@ -20,6 +20,7 @@ from orchestrator.errors import (
     ManifestErrors,
     MissingParameter,
     PolicyError,
+    SignatureError,
 )
 from orchestrator.gitbus.directory import DirectoryTree
 from orchestrator.gitbus.limits import ReadLimits
@@ -60,13 +61,19 @@ class AgentView:
 
     @classmethod
     def of(cls, settings: Settings) -> AgentView:
-        """The view of the agent these settings configure; SignatureError if its keys
-        cannot be read (that agent could not read them either)."""
+        """The view of the agent these settings configure.
+
+        Its trusted keys are files mounted in its pod; where they cannot be read
+        (CI, a laptop), `trust` is None and a policy's `trust.signers` is not judged.
+        """
         trust = settings.trust
-        root = TrustRoot.from_files(
-            allowed_signers_file=trust.allowed_signers_file,
-            gpg_public_keys_file=trust.gpg_public_keys_file,
-        )
+        try:
+            root: TrustRoot | None = TrustRoot.from_files(
+                allowed_signers_file=trust.allowed_signers_file,
+                gpg_public_keys_file=trust.gpg_public_keys_file,
+            )
+        except SignatureError:
+            root = None
         return cls(
             ceiling=trust.ceiling,
             limits=ReadLimits(

@@ -134,3 +134,16 @@ def test_with_agent_settings_a_policys_signers_must_be_among_the_agents(tmp_path
         "environments.staging.trust.signers[0]: 'release@example.com' is not among the signers" in p
         for p in report["problems"]
     ), report["problems"]
+
+
+def test_an_agents_settings_file_works_away_from_its_mounted_secrets() -> None:
+    """The example staging agent's file names credentials only its pod has; validate
+    still checks its ceiling, and says the signers could not be checked."""
+    config = Path(__file__).resolve().parents[3] / "config" / "staging-agent.yaml"
+    code, report, out = validate(FIXTURES / "valid", "--config", str(config))
+    assert code == 3
+    assert report["problems"] == [
+        "staging: .orchestrator/policy.yaml: invalid policy: environments.staging.allow"
+        ".namespaces[0]: 'app' is outside the agent's ceiling (trust.ceiling.namespaces: shop)"
+    ]
+    assert "trust.signers is not checked" in out
