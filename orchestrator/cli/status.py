@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.cli.common import open_remote, output_option, repo_option
+from orchestrator.cli.serve import serve_page
 from orchestrator.errors import OrchestratorError
 from orchestrator.gitbus import protocol
 from orchestrator.promote.pipeline import (
@@ -221,11 +222,24 @@ def _print(console: Console, renderable: RenderableType, *, plain: bool) -> None
     type=click.FloatRange(0.5),
     default=5.0,
     show_default=True,
-    help="Seconds between reads with --watch.",
+    help="Seconds between reads with --watch (with --serve: the page's data is at most this old).",
+)
+@click.option(
+    "--serve",
+    "serve",
+    metavar="HOST:PORT",
+    help="Serve the pipeline page (/) and its JSON (/api/pipeline) on this address until "
+    "Ctrl-C, from Git alone, as every agent does; e.g. --serve 127.0.0.1:8090.",
 )
 @output_option
 def command(
-    remote: str, envs: str | None, history: int, watch: bool, interval: float, output: str
+    remote: str,
+    envs: str | None,
+    history: int,
+    watch: bool,
+    interval: float,
+    serve: str | None,
+    output: str,
 ) -> None:
     """Show every environment's deliveries, their phase, health and promotions.
 
@@ -239,6 +253,9 @@ def command(
     def read() -> PipelineView:
         return read_pipeline(repo, environments=environments, history=history)
 
+    if serve is not None:
+        serve_page(read, address=serve, refresh=interval)
+        return
     console = Console()
     plain = not console.is_terminal
     if plain:
