@@ -18,6 +18,7 @@ POINTS = frozenset(
         "after-verification",
         "after-note",
         "after-promotion-push",
+        "after-delivery-note",
     }
 )
 

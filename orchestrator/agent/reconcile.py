@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from orchestrator.agent import failpoints
-from orchestrator.agent.record import Phase, Report, Stage, promoted_targets
+from orchestrator.agent.batch import Promoter
+from orchestrator.agent.record import Phase, Report, Stage
 from orchestrator.errors import (
     GitError,
     HealthWaitCancelled,
@@ -50,9 +51,9 @@ from orchestrator.kube.inventory import InventoryStore
 from orchestrator.kube.prune import PruneOptions
 from orchestrator.manifests import Manifest
 from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
+from orchestrator.promote.deliveries import carried, plan, read_history
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.promotion import PromotionRequest, promote
 from orchestrator.promote.source import (
     delivered_trailers,
     environment_policy_at,
@@ -136,6 +137,9 @@ class Pipeline:
         self.inventory = InventoryStore.for_environment(
             kube, namespace=settings.cluster.namespace, environment=self.env
         )
+        self.promoter = Promoter(
+            repo=repo, env=self.env, author=self.author, signer=signer, record=self._record
+        )
 
     # -- the pipeline ---------------------------------------------------------------
 
@@ -152,12 +156,11 @@ class Pipeline:
             outcome.message = str(latest.fields.get("message", ""))
             return outcome
         try:
-            policy, delivery = self._deliver(
-                revision, report=report, outcome=outcome, cancel=cancel
-            )
+            policy, _ = self._deliver(revision, report=report, outcome=outcome, cancel=cancel)
         except StageFailed as failed:
             if isinstance(failed.cause, HealthWaitCancelled):
-                log.info("%s: superseded while checking health; not recorded", revision[:12])
+                # Not a verdict: the newer revision's verdict is noted on this commit too.
+                log.info("%s: superseded while checking health", revision[:12])
                 outcome.message = str(failed.cause)
                 return outcome
             outcome.stage = failed.stage
@@ -189,14 +192,7 @@ class Pipeline:
             message = f"re-applied objects changed outside Git: {drifted}"
             self._record(revision, report.entry(Phase.DRIFT_CORRECTED, message=message))
         failpoints.reach("after-note")
-        self._promote(
-            revision,
-            policy=policy,
-            delivery=delivery,
-            report=report,
-            outcome=outcome,
-            existing=existing,
-        )
+        self._promote(revision, policy=policy, report=report, outcome=outcome, existing=existing)
         return outcome
 
     def _roll_back(
@@ -426,18 +422,22 @@ class Pipeline:
         revision: str,
         *,
         policy: EnvironmentPolicy,
-        delivery: Delivery,
         report: Report,
         outcome: Outcome,
         existing: Sequence[NoteEntry],
     ) -> None:
+        """Note what the verdict covers, then promote every delivery not yet promoted."""
         targets = list(policy.promotion.to)
+        history, notes = read_history(self.repo, revision, env=self.env)
+        changes = carried(history, notes, targets=targets)
+        self.promoter.supersede(changes, notes=notes, revision=revision, report=report)
+        plans = plan(changes, notes, targets=targets, unit=policy.promotion.effective_unit)
         if not targets:
             return
-        pending = [t for t in targets if t not in promoted_targets(existing, revision=revision)]
-        if not pending:
+        if not plans:
             outcome.phase = Phase.PROMOTED
             return
+        pending = sorted({t for p in plans for t in p.targets})
         try:
             verdict = evaluate(policy.gates, self.now())
         except ValueError as exc:  # the policy validates schedules; this is a last guard
@@ -458,54 +458,20 @@ class Pipeline:
             ):
                 self._record(revision, report.entry(Phase.WAITING, message=verdict.reason))
             return
-        results: list[dict[str, Any]] = []
-        try:
-            for target in pending:
-                request = PromotionRequest(
-                    source_env=self.env,
-                    source_commit=revision,
-                    feature=delivery.feature,
-                    target_env=target,
-                    mode=policy.promotion.mode,
-                    paths=tuple(policy.promoted_paths),
-                    health=report.health or "Healthy",
-                    verified_by=self.settings.agent.identity,
-                    origin_commit=delivery.origin_commit,
-                )
-                result = promote(self.repo, request, author=self.author, signer=self.signer)
-                failpoints.reach("after-promotion-push")
-                log.info(
-                    "%s: promoted to %s (%s)",
-                    revision[:12],
-                    result.target_ref,
-                    "pushed" if result.pushed else "already there",
-                )
-                results.append(
-                    {
-                        "target": target,
-                        "ref": result.target_ref,
-                        "commit": result.commit,
-                        "pushed": result.pushed,
-                    }
-                )
-        except (GitError, ValueError) as exc:
-            report.promotions = results
-            done = {r["target"] for r in results}
-            outcome.promotions = [
-                (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
-            ] + [(t, "failed") for t in pending if t not in done]
+        batch = self.promoter.run(plans, policy=policy, notes=notes, report=report)
+        outcome.promotions = batch.promotions
+        if batch.failed:
             outcome.stage = Stage.PROMOTION
-            outcome.message = str(exc)
+            outcome.message = batch.failed
             self._record(
-                revision, report.entry(Phase.FAILED, stage=Stage.PROMOTION, message=str(exc))
+                revision, report.entry(Phase.FAILED, stage=Stage.PROMOTION, message=batch.failed)
             )
             return
-        report.promotions = results
-        outcome.promotions = [
-            (r["target"], "promoted" if r["pushed"] else "unchanged") for r in results
-        ]
+        if batch.conflicts:
+            outcome.phase = Phase.HEALTHY
+            outcome.message = f"not promoted (conflict on the target): {', '.join(batch.conflicts)}"
+            return
         outcome.phase = Phase.PROMOTED
-        self._record(revision, report.entry(Phase.PROMOTED))
 
     # -- stages -------------------------------------------------------------------
 

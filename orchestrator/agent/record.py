@@ -9,13 +9,22 @@ reach Git through them. `docs/protocol.md` documents the fields.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from orchestrator.gitbus.protocol import NoteEntry, utc_timestamp
+from orchestrator.promote.deliveries import promoted_targets
+
+__all__ = [
+    "MAX_OBJECTS_IN_NOTE",
+    "Phase",
+    "Report",
+    "Stage",
+    "precise_timestamp",
+    "promoted_targets",
+]
 
 MAX_OBJECTS_IN_NOTE = 300
 
@@ -38,6 +47,9 @@ class Phase(StrEnum):
     PROMOTED = "Promoted"  # healthy, and the promotion commits are on the bus
     ROLLED_BACK = "RolledBack"  # failed, and the last healthy revision was re-applied
     DRIFT_CORRECTED = "DriftCorrected"  # the cluster had drifted and was re-applied
+    # a newer revision that contains this commit was verified (`verifiedOn`): its
+    # verdict covers this commit too, which was never verified on its own
+    SUPERSEDED = "Superseded"
 
 
 class Stage(StrEnum):
@@ -53,6 +65,7 @@ class Stage(StrEnum):
     HEALTH = "HealthCheckFailed"
     VERIFICATION = "VerificationFailed"
     PROMOTION = "PromotionFailed"
+    CONFLICT = "PromotionConflict"  # the delivery's change does not apply on the target
 
 
 @dataclass
@@ -71,6 +84,9 @@ class Report:
     promotions: list[dict[str, Any]] = field(default_factory=list)
     gate: str = ""
     rolled_back_to: str = ""
+    verified_on: str = ""  # the revision whose verdict covers this one (a carried delivery)
+    conflicts: list[str] = field(default_factory=list)  # paths a promotion conflicts on
+    carries: list[str] = field(default_factory=list)  # deliveries a snapshot promotion names
 
     def entry(self, phase: Phase, *, stage: Stage | None = None, message: str = "") -> NoteEntry:
         fields: dict[str, Any] = {
@@ -83,22 +99,22 @@ class Report:
             fields["stage"] = str(stage)
         if message:
             fields["message"] = message
-        if self.changes:
-            fields["changes"] = dict(self.changes)
+        optional: dict[str, Any] = {
+            "changes": dict(self.changes),
+            "health": self.health,
+            "runs": self.runs,
+            "promotions": self.promotions,
+            "gate": self.gate,
+            "rolledBackTo": self.rolled_back_to,
+            "verifiedOn": self.verified_on,
+            "conflicts": list(self.conflicts),
+            "deliveries": list(self.carries),
+        }
+        fields.update({key: value for key, value in optional.items() if value})
         if self.objects:
             fields["objects"] = self.objects[:MAX_OBJECTS_IN_NOTE]
             if len(self.objects) > MAX_OBJECTS_IN_NOTE:
                 fields["objectsOmitted"] = len(self.objects) - MAX_OBJECTS_IN_NOTE
-        if self.health:
-            fields["health"] = self.health
-        if self.runs:
-            fields["runs"] = self.runs
-        if self.promotions:
-            fields["promotions"] = self.promotions
-        if self.gate:
-            fields["gate"] = self.gate
-        if self.rolled_back_to:
-            fields["rolledBackTo"] = self.rolled_back_to
         return NoteEntry(
             id=f"{phase.lower()}-{uuid.uuid4().hex[:16]}",
             at=precise_timestamp(),
@@ -106,15 +122,3 @@ class Report:
             phase=str(phase),
             fields=fields,
         )
-
-
-def promoted_targets(entries: Sequence[NoteEntry], *, revision: str) -> set[str]:
-    """Target environments a Promoted entry already records for `revision`."""
-    done: set[str] = set()
-    for entry in entries:
-        if entry.phase != Phase.PROMOTED or entry.fields.get("revision") != revision:
-            continue
-        for promotion in entry.fields.get("promotions") or []:
-            if isinstance(promotion, dict) and isinstance(promotion.get("target"), str):
-                done.add(promotion["target"])
-    return done

@@ -199,7 +199,7 @@ class Flow:
     def logs(self) -> str:
         return "\n".join(f"=== {a.name}\n{a.log()[-3000:]}" for a in self.agents)
 
-    def publish(self, feature: str, manifests: str) -> None:
+    def publish(self, feature: str, manifests: str, *, file: str = "app.yaml") -> None:
         """What a supply chain does: a labelled ConfigMap in the build cluster."""
         _admin_post(
             self.clusters["build"],
@@ -215,7 +215,7 @@ class Flow:
                     },
                     "annotations": {"orchestrator.dev/source-commit": "a" * 40},
                 },
-                "data": {"app.yaml": manifests},
+                "data": {file: manifests},
             },
         )
 
