@@ -86,7 +86,7 @@ def test_superseded_leaves_own_verdicts_and_earlier_notes_alone() -> None:
 
 def test_per_delivery_plans_skip_what_was_promoted_already() -> None:
     chain = list(reversed(_chain("c", "b", "a")))
-    a, b, c = (x.sha for x in chain)
+    a, b, _ = (x.sha for x in chain)
     notes = {a: [_promoted(a, "production", "canary")], b: [_promoted(b, "canary")]}
     plans = plan(chain, notes, targets=["canary", "production"], unit="delivery")
     assert [(p.change.feature, p.targets, len(p.carries)) for p in plans] == [
