@@ -88,35 +88,31 @@ def carried(
     `history` is the first-parent chain from the verified revision backwards. The
     walk stops at the first older commit that was verified here and promoted to
     every target: what lies behind it has been carried already. Without such a
-    commit in view (a new agent, a history longer than the limit) nothing tells
-    which older commits are new, so the revision counts alone: the first verdict
-    of an environment is its baseline.
+    commit in view, the oldest commit this environment noted (a failure, say)
+    bounds it: older ones came before the agent. With no note at all (a new agent,
+    a history longer than the limit) nothing tells which older commits are new, so
+    the revision counts alone: the first verdict of an environment is its baseline.
     """
     if not history:
         return []
     for index, change in enumerate(history[1:], start=1):
         if _settled(notes.get(change.sha, ()), sha=change.sha, targets=targets):
             return list(reversed(history[:index]))
+    noted = [i for i, change in enumerate(history) if i > 0 and notes.get(change.sha)]
+    if noted:
+        return list(reversed(history[: noted[-1] + 1]))
     return [history[0]]
 
 
 def superseded(
     changes: Sequence[Change], notes: Mapping[str, Sequence[NoteEntry]], *, revision: str
 ) -> list[Change]:
-    """Carried commits other than `revision` without a verdict of their own yet.
+    """Carried commits other than `revision` that have no note here yet.
 
-    A commit that was verified on its own (or already noted as superseded) keeps
-    its note; the others get a `Superseded` entry naming `revision`.
+    A commit with a verdict of its own (even a failure) keeps it as its word; the
+    others get a `Superseded` entry naming `revision`.
     """
-    out = []
-    for change in changes:
-        if change.sha == revision:
-            continue
-        entries = notes.get(change.sha, ())
-        if any(e.phase in _VERIFIED_HERE or e.phase == SUPERSEDED for e in entries):
-            continue
-        out.append(change)
-    return out
+    return [c for c in changes if c.sha != revision and not notes.get(c.sha)]
 
 
 def plan(

@@ -76,12 +76,20 @@ def test_without_an_earlier_verdict_the_revision_is_a_baseline() -> None:
     assert carried([], {}, targets=[]) == []
 
 
-def test_superseded_leaves_own_verdicts_and_earlier_notes_alone() -> None:
-    history = _chain("d", "c", "b", "a")
-    d, c, b, a = (h.sha for h in history)
+def test_without_a_promoted_revision_the_oldest_noted_commit_bounds_the_batch() -> None:
+    history = _chain("feature-c", "feature-b", "setup", "older")
+    setup = history[2].sha
+    notes = {setup: [_entry("Failed", setup)]}  # the setup commit failed its verification
+    found = carried(history, notes, targets=["production"])
+    assert [c.feature for c in found] == ["setup", "feature-b", "feature-c"]
+
+
+def test_superseded_is_for_commits_without_a_word_of_their_own() -> None:
+    history = _chain("e", "d", "c", "b", "a")
+    e, _, c, b, a = (h.sha for h in history)
     notes = {c: [_entry("Superseded", c)], b: [_entry("Failed", b)], a: [_entry("Healthy", a)]}
     chain = list(reversed(history))
-    assert [x.feature for x in superseded(chain, notes, revision=d)] == ["b"]
+    assert [x.feature for x in superseded(chain, notes, revision=e)] == ["d"]
 
 
 def test_per_delivery_plans_skip_what_was_promoted_already() -> None:
