@@ -79,6 +79,9 @@ def _deliveries_table(view: PipelineView) -> Table:
                 origin = delivery.promoted_from
                 back = Text(f"← {origin.environment}@{origin.revision[:7]}", style="dim")
                 promotions = Text("\n").join([p for p in (promotions, back) if p.plain])
+            if delivery.verified_on:
+                covered = Text(f"verified on {delivery.verified_on[:7]}", style="dim")
+                promotions = Text("\n").join([p for p in (promotions, covered) if p.plain])
             if delivery.message and delivery.status == Status.FAILED:
                 promotions = Text("\n").join(
                     [p for p in (promotions, Text(delivery.message, "red")) if p.plain]
