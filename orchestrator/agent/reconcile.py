@@ -428,7 +428,7 @@ class Pipeline:
     ) -> None:
         """Note what the verdict covers, then promote every delivery not yet promoted."""
         targets = list(policy.promotion.to)
-        history, notes = read_history(self.repo, revision, env=self.env)
+        history, notes = read_history(self.repo, revision, env=self.env, targets=targets)
         changes = carried(history, notes, targets=targets)
         self.promoter.supersede(changes, notes=notes, revision=revision, report=report)
         plans = plan(changes, notes, targets=targets, unit=policy.promotion.effective_unit)

@@ -145,11 +145,18 @@ def plan(
 
 
 def read_history(
-    repo: CacheRepo, revision: str, *, env: str, limit: int = HISTORY_LIMIT
+    repo: CacheRepo,
+    revision: str,
+    *,
+    env: str,
+    targets: Sequence[str],
+    limit: int = HISTORY_LIMIT,
 ) -> tuple[list[Change], dict[str, list[NoteEntry]]]:
     """The first-parent chain from `revision` (newest first) and `env`'s notes on it.
 
-    Local reads only; the chain ends early where the cache lacks a commit.
+    Local reads only. The chain ends at the first older commit that `carried`
+    stops at (settled here), or early where the cache lacks a commit: a re-run
+    of a settled environment reads two commits, not the whole limit.
     """
     history: list[Change] = []
     notes: dict[str, list[NoteEntry]] = {}
@@ -171,5 +178,7 @@ def read_history(
         )
         note = repo.read_note(env=env, commit=sha)
         notes[sha] = list(note.entries) if note is not None else []
+        if len(history) > 1 and _settled(notes[sha], sha=sha, targets=targets):
+            break
         sha = parent
     return history, notes
