@@ -32,6 +32,7 @@ WAITING = "Waiting"
 PROMOTED = "Promoted"
 DRIFT_CORRECTED = "DriftCorrected"
 SUPERSEDED = "Superseded"
+FAILED = "Failed"
 _VERIFIED_HERE = frozenset({HEALTHY, WAITING, PROMOTED, DRIFT_CORRECTED})
 
 HISTORY_LIMIT = 50  # first-parent commits looked at behind a verified revision
@@ -68,6 +69,22 @@ def promoted_targets(entries: Sequence[NoteEntry], *, revision: str) -> set[str]
             if isinstance(promotion, dict) and isinstance(promotion.get("target"), str):
                 done.add(promotion["target"])
     return done
+
+
+_PROMOTION_STAGES = frozenset({"PromotionConflict", "PromotionFailed"})
+
+
+def _failed_here(entries: Sequence[NoteEntry]) -> bool:
+    """Judged here and found wanting (a stage before promotion failed), never verified.
+
+    Such a delivery is not promoted on its own: a later revision's verdict does
+    not make a refused signature or a failed health check a promotion.
+    """
+    if any(e.phase in _VERIFIED_HERE or e.phase == SUPERSEDED for e in entries):
+        return False
+    return any(
+        e.phase == FAILED and e.fields.get("stage") not in _PROMOTION_STAGES for e in entries
+    )
 
 
 def _settled(entries: Sequence[NoteEntry], *, sha: str, targets: Sequence[str]) -> bool:
@@ -125,8 +142,9 @@ def plan(
     """The promotions still to make, in merge order.
 
     Per delivery: each carried change to every target its own note does not yet
-    record. Snapshot: the verified revision (the last change) as a whole, naming
-    every carried delivery, to the targets its note does not yet record.
+    record, except a change that failed here on its own (its verdict stands).
+    Snapshot: the verified revision (the last change) as a whole, naming every
+    carried delivery, to the targets its note does not yet record.
     """
     if not changes or not targets:
         return []
@@ -137,6 +155,8 @@ def plan(
         return [Planned(change=tip, targets=pending, carries=tuple(changes))] if pending else []
     out = []
     for change in changes:
+        if _failed_here(notes.get(change.sha, ())):
+            continue
         done = promoted_targets(notes.get(change.sha, ()), revision=change.sha)
         pending = tuple(t for t in targets if t not in done)
         if pending:
@@ -176,7 +196,10 @@ def read_history(
                 origin_commit=trailers.source_commit,
             )
         )
-        note = repo.read_note(env=env, commit=sha)
+        try:
+            note = repo.read_note(env=env, commit=sha)
+        except GitError:
+            note = None  # an unreadable note reads as none: at worst a second Superseded entry
         notes[sha] = list(note.entries) if note is not None else []
         if len(history) > 1 and _settled(notes[sha], sha=sha, targets=targets):
             break

@@ -217,7 +217,9 @@ def test_a_conflicting_delivery_is_recorded_and_the_others_are_promoted(flow: Fl
     assert shown["conflicts"] == [shared]
 
 
-@pytest.mark.parametrize("point", ["after-promotion-push", "after-delivery-note"])
+@pytest.mark.parametrize(
+    "point", ["after-health", "after-note", "after-promotion-push", "after-delivery-note"]
+)
 def test_a_crash_in_the_middle_of_a_batch_promotes_each_delivery_once(
     flow: Flow, point: str
 ) -> None:

@@ -45,6 +45,7 @@ def test_phase_words_match_the_agents() -> None:
     assert deliveries.PROMOTED == Phase.PROMOTED
     assert deliveries.DRIFT_CORRECTED == Phase.DRIFT_CORRECTED
     assert deliveries.SUPERSEDED == Phase.SUPERSEDED
+    assert deliveries.FAILED == Phase.FAILED
 
 
 def test_every_delivery_since_the_last_promoted_revision_is_carried() -> None:
@@ -102,6 +103,19 @@ def test_per_delivery_plans_skip_what_was_promoted_already() -> None:
         ("c", ("canary", "production"), 1),
     ]
     assert plan(chain, notes, targets=[], unit="delivery") == []
+
+
+def test_a_delivery_that_failed_on_its_own_is_not_promoted_on_its_own() -> None:
+    chain = list(reversed(_chain("c", "b", "a")))
+    a, b, c = (x.sha for x in chain)
+    notes = {
+        a: [_entry("Failed", a, stage="SignatureFailed")],
+        # Verified, but its change did not apply: tried again.
+        b: [_entry("Healthy", b), _entry("Failed", b, stage="PromotionConflict")],
+        c: [_entry("Failed", c, stage="PromotionConflict")],
+    }
+    plans = plan(chain, notes, targets=["production"], unit="delivery")
+    assert [p.change.feature for p in plans] == ["b", "c"]
 
 
 def test_a_snapshot_is_one_promotion_naming_every_delivery() -> None:
