@@ -757,7 +757,11 @@ class CacheRepo:
                     sub = _subtree(self._repo, source, where) if source is not None else None
                     tree = _tree(self._repo, _replace_subtree(self._repo, tree, where, sub))
                 sides.append(tree)
-            index = self._repo.merge_trees(sides[0], target.tree, sides[1])
+            # No rename detection: a delivery that replaces one file by a similar one
+            # must not conflict where the target never had the old file.
+            index = self._repo.merge_trees(
+                sides[0], target.tree, sides[1], flags=pygit2.enums.MergeFlag(0)
+            )
             if index.conflicts is not None:
                 found = sorted(
                     {entry.path for side in index.conflicts for entry in side if entry is not None}

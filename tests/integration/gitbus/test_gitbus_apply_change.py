@@ -71,3 +71,19 @@ def test_a_conflict_names_its_paths_and_writes_nothing(make_remote: RemoteFactor
         cache.apply_change(base=base, head=change, onto=target, paths=["manifests"])
     assert raised.value.paths == ("manifests/shared.yaml",)
     assert "manifests/shared.yaml" in str(raised.value)
+
+
+def test_replacing_a_file_the_target_never_had_is_no_conflict(make_remote: RemoteFactory) -> None:
+    cache = make_remote("path").cache()
+    body = b"".join(b"line %d of a long enough manifest\n" % i for i in range(40))
+    base = _commit(cache, None, {"manifests/app.yaml": body})
+    # Replaced by a near copy under a new name: git would call that a rename.
+    renamed = _commit(
+        cache, base, {"manifests/app.yaml": None, "manifests/app2.yaml": body + b"x\n"}
+    )
+    target = _commit(cache, None, {"manifests/README": b"r"})
+    tree = cache.apply_change(base=base, head=renamed, onto=target, paths=["manifests"])
+    assert _files_of_tree(cache, target, tree) == {
+        "manifests/README": b"r",
+        "manifests/app2.yaml": body + b"x\n",
+    }
