@@ -106,9 +106,10 @@ def carried(
     walk stops at the first older commit that was verified here and promoted to
     every target: what lies behind it has been carried already. Without such a
     commit in view, the oldest commit this environment noted (a failure, say)
-    bounds it: older ones came before the agent. With no note at all (a new agent,
-    a history longer than the limit) nothing tells which older commits are new, so
-    the revision counts alone: the first verdict of an environment is its baseline.
+    bounds it: older ones came before the agent. With no note at all, a branch
+    whose whole history is in view (its root included) was never verified here,
+    so every commit on it is carried; a longer one (a new agent on an old branch)
+    gives no way to tell which commits are new, so the revision counts alone.
     """
     if not history:
         return []
@@ -118,6 +119,8 @@ def carried(
     noted = [i for i, change in enumerate(history) if i > 0 and notes.get(change.sha)]
     if noted:
         return list(reversed(history[: noted[-1] + 1]))
+    if history[-1].parent is None:
+        return list(reversed(history))
     return [history[0]]
 
 

@@ -71,10 +71,18 @@ def test_a_verified_but_unpromoted_revision_does_not_end_the_batch() -> None:
     assert [c.feature for c in carried(history, notes, targets=[])] == ["feature-c"]
 
 
-def test_without_an_earlier_verdict_the_revision_is_a_baseline() -> None:
+def test_a_branch_never_verified_here_carries_every_commit_back_to_its_root() -> None:
+    # The first reconcile was overtaken twice: nothing on the branch has a note yet.
     history = _chain("feature-b", "feature-a", "setup")
-    assert [c.feature for c in carried(history, {}, targets=["production"])] == ["feature-b"]
+    found = carried(history, {}, targets=["production"])
+    assert [c.feature for c in found] == ["setup", "feature-a", "feature-b"]
     assert carried([], {}, targets=[]) == []
+
+
+def test_without_any_note_on_a_longer_history_the_revision_is_a_baseline() -> None:
+    history = _chain("feature-b", "feature-a", "old")[:2]  # the limit ends before the root
+    assert history[-1].parent is not None
+    assert [c.feature for c in carried(history, {}, targets=["production"])] == ["feature-b"]
 
 
 def test_without_a_promoted_revision_the_oldest_noted_commit_bounds_the_batch() -> None:
