@@ -158,6 +158,30 @@ def check_not_superseded(repo: CacheRepo, request: PromotionRequest, *, tips: li
         )
 
 
+def _checked_base(
+    repo: CacheRepo,
+    request: PromotionRequest,
+    *,
+    tip: str | None,
+    fence: Callable[[], object] | None,
+) -> str:
+    """What a promotion commit builds on (the candidate branch's tip, else the target's),
+    after the fence and the refusal to replay older content over a newer promotion."""
+    if fence is not None:
+        fence()
+    env_ref = protocol.env_branch(request.target_env)
+    env_tip = tip if tip is not None and request.target_ref == env_ref else None
+    if env_tip is None:
+        env_tip = repo.refresh(env_ref)
+    base = tip if tip is not None else env_tip
+    if base is None:
+        raise BranchNotFound(f"{env_ref} does not exist; cannot promote into it")
+    check_not_superseded(
+        repo, request, tips=[t for t in dict.fromkeys((base, env_tip)) if t is not None]
+    )
+    return base
+
+
 def promote(
     repo: CacheRepo,
     request: PromotionRequest,
@@ -171,7 +195,6 @@ def promote(
 
     `fence` runs before every push attempt and raises to stop it (see the module doc).
     """
-    env_ref = protocol.env_branch(request.target_env)
     # The newest source history, so a newer revision's promotion can be placed.
     repo.refresh(protocol.env_branch(request.source_env))
     body = (
@@ -182,17 +205,7 @@ def promote(
         body += f"\nCarries the deliveries {', '.join(request.carries)}."
 
     def rebuild(tip: str | None) -> str | None:
-        if fence is not None:
-            fence()
-        env_tip = tip if tip is not None and request.target_ref == env_ref else None
-        if env_tip is None:
-            env_tip = repo.refresh(env_ref)
-        base = tip if tip is not None else env_tip
-        if base is None:
-            raise BranchNotFound(f"{env_ref} does not exist; cannot promote into it")
-        check_not_superseded(
-            repo, request, tips=[t for t in dict.fromkeys((base, env_tip)) if t is not None]
-        )
+        base = _checked_base(repo, request, tip=tip, fence=fence)
         changes = _changes(repo, source=request.source_commit, base=base, paths=request.paths)
         if not changes:
             return tip
@@ -229,24 +242,15 @@ def promote_change(
     crash between the push and the note is a no-op on restart. MergeConflict (with
     the paths) when the change does not apply on the target.
     """
-    env_ref = protocol.env_branch(request.target_env)
     body = (
         f"Merged into {request.source_env} at {head[:12]}, verified there at "
         f"{request.source_commit[:12]}; promoted paths: {', '.join(request.paths)}."
     )
-
+    # The newest source history, so a newer revision's promotion can be placed.
     repo.refresh(protocol.env_branch(request.source_env))
 
     def rebuild(tip: str | None) -> str | None:
-        if fence is not None:
-            fence()
-        env_tip = repo.refresh(env_ref) if request.target_ref != env_ref or tip is None else tip
-        onto = tip if tip is not None else env_tip
-        if onto is None:
-            raise BranchNotFound(f"{env_ref} does not exist; cannot promote into it")
-        check_not_superseded(
-            repo, request, tips=[t for t in dict.fromkeys((onto, env_tip)) if t is not None]
-        )
+        onto = _checked_base(repo, request, tip=tip, fence=fence)
         tree = repo.apply_change(base=base, head=head, onto=onto, paths=request.paths)
         if tree == repo.commit_info(onto).tree:
             return tip  # the target holds this change already
