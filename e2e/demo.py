@@ -6,12 +6,15 @@
 2. creates the shared repository with the staging and production branches and their
    promotion policy;
 3. starts one `orchestrator agent` per cluster;
-4. acts as a supply chain: renders feature-a into a labelled ConfigMap in the build
-   cluster, which the build agent publishes as pr/staging/feature-a;
-5. acts as a maintainer: approves (merges) it into staging; the staging agent applies
-   it, checks health, runs a verification Job and promotes it to
-   pr/production/feature-a; approves that into production;
-6. prints the pipeline and where to look.
+4. acts as a supply chain: renders feature-a and feature-b (two apps) into labelled
+   ConfigMaps in the build cluster, which the build agent publishes as
+   pr/staging/feature-a and pr/staging/feature-b;
+5. acts as a maintainer: approves (merges) both into staging a second apart; the
+   staging agent applies the newest revision, checks health, runs a verification Job,
+   notes the older merge as Superseded by the verified one, and promotes each feature
+   on its own, to pr/production/feature-a and pr/production/feature-b; approves both
+   into production;
+6. prints the pipeline, where each feature is, and where to look.
 
 Everything it starts is stopped on exit. With --workdir the bare repository stays at
 DIR/repo.git, so `orchestrator status --repo DIR/repo.git` works afterwards.
@@ -42,6 +45,8 @@ T = TypeVar("T")
 ENVIRONMENTS = ("build", "staging", "production")
 AGENT_NAMESPACE = "orchestrator-system"
 APP_NAMESPACE = "hello"
+# Two features flow side by side: each its own app, namespace and rendered file.
+FEATURES = {"feature-a": ("hello", APP_NAMESPACE), "feature-b": ("greeter", "greeter")}
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
 
 
@@ -132,28 +137,29 @@ def policy() -> str:
     )
 
 
-def rendered_app() -> str:
-    """What a supply chain would render for feature-a."""
-    labels = {"app": "hello"}
+def rendered_app(feature: str = "feature-a") -> str:
+    """What a supply chain would render for `feature`: its own app in its own namespace."""
+    app, namespace = FEATURES[feature]
+    labels = {"app": app}
     docs: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP_NAMESPACE}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": "hello", "namespace": APP_NAMESPACE},
+            "metadata": {"name": app, "namespace": namespace},
             "spec": {
                 "replicas": "$(params.replicas)$",
                 "selector": {"matchLabels": labels},
                 "template": {
                     "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "hello", "image": "nginx:1.27"}]},
+                    "spec": {"containers": [{"name": app, "image": "nginx:1.27"}]},
                 },
             },
         },
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": "hello", "namespace": APP_NAMESPACE},
+            "metadata": {"name": app, "namespace": namespace},
             "spec": {"selector": labels, "ports": [{"port": 80}]},
         },
     ]
@@ -293,6 +299,53 @@ def stopped_on_exit(stack: ExitStack) -> Iterator[None]:
         stack.close()
 
 
+def publish_features(build: Cluster, repo: Path) -> None:
+    """What a supply chain does: one labelled ConfigMap per feature in the build cluster."""
+    for feature, (app, _) in FEATURES.items():
+        say(f"supply chain: rendering {feature} into a labelled ConfigMap in the build cluster")
+        resp = build.admin().request(
+            "POST",
+            f"/api/v1/namespaces/{AGENT_NAMESPACE}/configmaps",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": f"{app}-{feature}",
+                    "labels": {
+                        "orchestrator.dev/publish": "true",
+                        "orchestrator.dev/feature": feature,
+                    },
+                    "annotations": {"orchestrator.dev/source-commit": "c0ffee" + "0" * 34},
+                },
+                # Its own file: a publication replaces the delivery directory's files.
+                "data": {f"{app}.yaml": rendered_app(feature)},
+            },
+        )
+        if not resp.ok:
+            raise SystemExit(f"demo: cannot create the rendered ConfigMap: {resp.body}")
+    for feature in FEATURES:
+        branch = f"pr/staging/{feature}"
+
+        def published(branch: str = branch) -> str | None:
+            return branch_tip(repo, branch)
+
+        candidate = wait_for(branch, published)
+        detail(f"build agent published {branch} at {candidate[:12]}")
+
+
+def approve_side_by_side(repo: Path) -> dict[str, str]:
+    """Both features into staging a second apart: the second lands while the first soaks."""
+    revs: dict[str, str] = {}
+    for feature in FEATURES:
+        if revs:
+            time.sleep(1.0)
+        say(f"maintainer: approving pr/staging/{feature} into staging")
+        orchestrator("approve", "--repo", str(repo), "--env", "staging", "--feature", feature)
+        revs[feature] = branch_tip(repo, "staging") or ""
+        detail(f"staging is now {revs[feature][:12]}")
+    return revs
+
+
 def run(workdir: Path, *, keep_running: bool) -> None:
     started = time.monotonic()
     repo = workdir / "repo.git"
@@ -331,56 +384,35 @@ def run(workdir: Path, *, keep_running: bool) -> None:
             stack.callback(agent.stop)
             detail(f"{agent.env:<11} agent  {agent.url}  log {agent.log}")
 
-        say("supply chain: rendering feature-a into a labelled ConfigMap in the build cluster")
-        resp = (
-            clusters["build"]
-            .admin()
-            .request(
-                "POST",
-                f"/api/v1/namespaces/{AGENT_NAMESPACE}/configmaps",
-                {
-                    "apiVersion": "v1",
-                    "kind": "ConfigMap",
-                    "metadata": {
-                        "name": "hello-feature-a",
-                        "labels": {
-                            "orchestrator.dev/publish": "true",
-                            "orchestrator.dev/feature": "feature-a",
-                        },
-                        "annotations": {"orchestrator.dev/source-commit": "c0ffee" + "0" * 34},
-                    },
-                    "data": {"hello.yaml": rendered_app()},
-                },
+        publish_features(clusters["build"], repo)
+        staging_revs = approve_side_by_side(repo)
+        say("staging agent: one verdict for the newest revision, covering both merges")
+        staging_rev = staging_revs["feature-b"]
+        follow(repo, "staging", staging_rev, until="Promoted")
+        for feature, rev in staging_revs.items():
+            promoted = follow(repo, "staging", rev, until="Promoted")
+            for promotion in promoted.get("promotions", []):
+                branch = promotion["ref"].removeprefix("refs/heads/")
+                detail(f"{feature}: promoted on its own to {branch} at {promotion['commit'][:12]}")
+
+        for feature in FEATURES:
+            say(f"maintainer: approving pr/production/{feature} into production")
+            orchestrator(
+                "approve", "--repo", str(repo), "--env", "production", "--feature", feature
             )
-        )
-        if not resp.ok:
-            raise SystemExit(f"demo: cannot create the rendered ConfigMap: {resp.body}")
-        candidate = wait_for(
-            "pr/staging/feature-a", lambda: branch_tip(repo, "pr/staging/feature-a")
-        )
-        detail(f"build agent published pr/staging/feature-a at {candidate[:12]}")
-
-        say("maintainer: approving pr/staging/feature-a into staging")
-        orchestrator("approve", "--repo", str(repo), "--env", "staging", "--feature", "feature-a")
-        staging_rev = branch_tip(repo, "staging") or ""
-        detail(f"staging is now {staging_rev[:12]}; the staging agent takes it from here")
-        promoted = follow(repo, "staging", staging_rev, until="Promoted")
-        for promotion in promoted.get("promotions", []):
-            branch = promotion["ref"].removeprefix("refs/heads/")
-            detail(f"promoted to {branch} at {promotion['commit'][:12]}")
-
-        say("maintainer: approving pr/production/feature-a into production")
-        orchestrator(
-            "approve", "--repo", str(repo), "--env", "production", "--feature", "feature-a"
-        )
         production_rev = branch_tip(repo, "production") or ""
         follow(repo, "production", production_rev, until="Healthy")
 
-        say(f"feature-a is Healthy in production ({time.monotonic() - started:.0f}s)")
+        elapsed = time.monotonic() - started
+        say(f"feature-a and feature-b are Healthy in production ({elapsed:.0f}s)")
         print(orchestrator("status", "--repo", str(repo), check=False), flush=True)
+        print(
+            orchestrator("status", "--repo", str(repo), "--feature", "feature-a", check=False),
+            flush=True,
+        )
         say("where to look")
         for cluster in clusters.values():
-            detail(f"kubectl --kubeconfig {cluster.kubeconfig} get deploy -n {APP_NAMESPACE}")
+            detail(f"kubectl --kubeconfig {cluster.kubeconfig} get deploy -A")
         detail(f"git --git-dir {repo} log --oneline --all --graph")
         notes = "notes --ref=refs/notes/orchestrator/staging"
         detail(f"git --git-dir {repo} {notes} show {staging_rev[:12]}")

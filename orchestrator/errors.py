@@ -150,7 +150,14 @@ class ReadLimitExceeded(GitError):
 
 
 class MergeConflict(GitError):
-    """Merging a candidate branch conflicts; a person has to resolve it."""
+    """Merging a candidate branch conflicts; a person has to resolve it.
+
+    `paths` names the conflicting files, so a note can list them.
+    """
+
+    def __init__(self, message: str, *, remote: str = "", paths: tuple[str, ...] = ()) -> None:
+        self.paths = paths
+        super().__init__(message, remote=remote)
 
 
 class PushRejected(GitError):

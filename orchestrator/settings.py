@@ -191,6 +191,14 @@ class ServerSettings(_Group):
         default="127.0.0.1", description="Address to listen on (0.0.0.0 inside a pod)."
     )
     port: int = Field(default=8080, ge=0, le=65535, description="Port (0 picks a free one).")
+    webhook_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve the triggers (/hooks/git, /reconcile) on this port alone, so an "
+        "Ingress can expose them while probes, metrics and the page stay internal (unset: "
+        "everything on `port`).",
+    )
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC secret of /hooks/git (unset: webhook disabled)."
     )

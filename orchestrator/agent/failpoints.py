@@ -25,6 +25,7 @@ POINTS = frozenset(
         "before-promotion-push",
         "after-promotion-push",
         "stall-build",
+        "after-delivery-note",
     }
 )
 _ACTIONS = {"crash": signal.SIGKILL, "stop": signal.SIGSTOP}

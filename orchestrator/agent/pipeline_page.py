@@ -150,6 +150,9 @@ _JS = """
     sub.appendChild(when);
     card.appendChild(sub);
     if (d.health) { card.appendChild(el("div", "health", d.health)); }
+    if (d.verified_on) {
+      card.appendChild(el("div", "small", "verified on " + d.verified_on.slice(0, 7)));
+    }
     if (d.stage || (d.message && d.status === "failed")) {
       card.appendChild(el("div", "error", [d.stage, d.message].filter(Boolean).join(": ")));
     } else if (d.gate || d.message) {

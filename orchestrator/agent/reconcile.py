@@ -19,16 +19,16 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from orchestrator.agent import failpoints
+from orchestrator.agent.batch import BatchResult, Promoter
 from orchestrator.agent.leader import Fence
 from orchestrator.agent.record import (
     ROLLBACK_STAGES,
     Phase,
     Report,
     Stage,
-    promoted_targets,
     retry_drift_failure,
 )
 from orchestrator.agent.watchdog import StageClock
@@ -39,7 +39,6 @@ from orchestrator.errors import (
     KubeError,
     ObjectsNotAllowed,
     OrchestratorError,
-    PromotionSuperseded,
     PruneFailed,
     UnknownKind,
     VerificationFailed,
@@ -62,9 +61,9 @@ from orchestrator.kube.rollback import rollback_target
 from orchestrator.manifests import Manifest
 from orchestrator.promote.admission import admission_refusals
 from orchestrator.promote.allowance import Allowance, effective_allowance
+from orchestrator.promote.deliveries import carried, plan, read_history
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.promotion import PromotionRequest, promote
 from orchestrator.promote.source import (
     checked_delivery,
     delivered_trailers,
@@ -124,24 +123,6 @@ def delivery_of(repo: CacheRepo, revision: str) -> Delivery:
     return Delivery(checked_delivery(trailers.delivery), trailers.source_commit)
 
 
-def _superseded_record(ref: str, target: str, exc: PromotionSuperseded) -> dict[str, Any]:
-    return {
-        "target": target,
-        "ref": ref,
-        "commit": None,
-        "pushed": False,
-        "supersededBy": exc.newer,
-        "message": str(exc),
-    }
-
-
-def _promotion_result(record: dict[str, Any]) -> tuple[str, str]:
-    """(target, result) for the metrics: promoted, unchanged or superseded."""
-    if "supersededBy" in record:
-        return record["target"], "superseded"
-    return record["target"], "promoted" if record["pushed"] else "unchanged"
-
-
 class Pipeline:
     """Reconciles revisions of one environment; safe to call again for the same revision."""
 
@@ -178,6 +159,14 @@ class Pipeline:
         self.inventory = InventoryStore.for_environment(
             kube, namespace=settings.cluster.namespace, environment=self.env
         )
+        self.promoter = Promoter(
+            repo=repo,
+            env=self.env,
+            author=self.author,
+            signer=signer,
+            record=self._record,
+            fence=self._fence,
+        )
 
     # -- the pipeline ---------------------------------------------------------------
 
@@ -202,7 +191,7 @@ class Pipeline:
         )
         if delivered is None:
             return outcome
-        policy, delivery = delivered
+        policy, _ = delivered
         outcome.phase = Phase.HEALTHY
         if not any(e.phase == Phase.HEALTHY for e in existing):
             self._record(revision, report.entry(Phase.HEALTHY))
@@ -214,14 +203,7 @@ class Pipeline:
             self._record(revision, report.entry(Phase.DRIFT_CORRECTED, message=message))
         self._mark_verified(revision)
         failpoints.reach("after-note")
-        self._promote(
-            revision,
-            policy=policy,
-            delivery=delivery,
-            report=report,
-            outcome=outcome,
-            existing=existing,
-        )
+        self._promote(revision, policy=policy, report=report, outcome=outcome, existing=existing)
         return outcome
 
     def _deliver_settled(
@@ -576,18 +558,22 @@ class Pipeline:
         revision: str,
         *,
         policy: EnvironmentPolicy,
-        delivery: Delivery,
         report: Report,
         outcome: Outcome,
         existing: Sequence[NoteEntry],
     ) -> None:
+        """Note what the verdict covers, then promote every delivery not yet promoted."""
         targets = list(policy.promotion.to)
+        history, notes = read_history(self.repo, revision, env=self.env, targets=targets)
+        changes = carried(history, notes, targets=targets)
+        self.promoter.supersede(changes, notes=notes, revision=revision, report=report)
+        plans = plan(changes, notes, targets=targets, unit=policy.promotion.effective_unit)
         if not targets:
             return
-        pending = [t for t in targets if t not in promoted_targets(existing, revision=revision)]
-        if not pending:
+        if not plans:
             outcome.phase = Phase.PROMOTED
             return
+        pending = sorted({t for p in plans for t in p.targets})
         try:
             verdict = evaluate(policy.gates, self.now())
         except ValueError as exc:  # the policy validates schedules; this is a last guard
@@ -608,80 +594,36 @@ class Pipeline:
             ):
                 self._record(revision, report.entry(Phase.WAITING, message=verdict.reason))
             return
-        records: list[dict[str, Any]] = []
-        try:
-            for target in pending:
-                records.append(
-                    self._push_one(
-                        revision, target, policy=policy, delivery=delivery, report=report
-                    )
-                )
-        except (GitError, ValueError) as exc:
-            report.promotions = records
-            done = {r["target"] for r in records}
-            outcome.promotions = [_promotion_result(r) for r in records] + [
-                (t, "failed") for t in pending if t not in done
-            ]
-            outcome.stage = Stage.PROMOTION
-            outcome.message = str(exc)
-            self._record(
-                revision, report.entry(Phase.FAILED, stage=Stage.PROMOTION, message=str(exc))
-            )
-            return
-        report.promotions = records
-        outcome.promotions = [_promotion_result(r) for r in records]
-        superseded = [str(r["message"]) for r in records if "supersededBy" in r]
-        if len(superseded) < len(records):
-            outcome.phase = Phase.PROMOTED
-            self._record(revision, report.entry(Phase.PROMOTED))
-            return
-        # Older than what every target holds: recorded as such, nothing pushed.
-        outcome.phase = Phase.SUPERSEDED
-        outcome.message = "; ".join(superseded)
-        self._record(revision, report.entry(Phase.SUPERSEDED, message=outcome.message))
+        batch = self.promoter.run(plans, policy=policy, notes=notes, report=report)
+        self._conclude(revision, batch, report=report, outcome=outcome)
 
-    def _push_one(
-        self,
-        revision: str,
-        target: str,
-        *,
-        policy: EnvironmentPolicy,
-        delivery: Delivery,
-        report: Report,
-    ) -> dict[str, Any]:
-        """Promote to one target; its record for the note (superseded: nothing pushed)."""
-        request = PromotionRequest(
-            source_env=self.env,
-            source_commit=revision,
-            feature=delivery.feature,
-            target_env=target,
-            mode=policy.promotion.mode,
-            paths=tuple(policy.promoted_paths),
-            health=report.health or "Healthy",
-            verified_by=self.settings.agent.identity,
-            origin_commit=delivery.origin_commit,
-        )
-        failpoints.reach("before-promotion-push")
-        try:
-            result = promote(
-                self.repo, request, author=self.author, signer=self.signer, fence=self.fence
+    def _conclude(
+        self, revision: str, batch: BatchResult, *, report: Report, outcome: Outcome
+    ) -> None:
+        """The revision's phase after its batch: Promoted, Failed, Healthy or Superseded."""
+        outcome.promotions = batch.promotions
+        if batch.failed:
+            outcome.stage = Stage.PROMOTION
+            outcome.message = batch.failed
+            self._record(
+                revision, report.entry(Phase.FAILED, stage=Stage.PROMOTION, message=batch.failed)
             )
-        except PromotionSuperseded as exc:
-            log.warning("%s: not promoted to %s: %s", revision[:12], target, exc)
-            return _superseded_record(request.target_ref, target, exc)
-        failpoints.reach("after-promotion-push")
-        log.info(
-            "%s: promoted to %s (%s)",
-            revision[:12],
-            result.target_ref,
-            "pushed" if result.pushed else "already there",
-        )
-        return {
-            "target": target,
-            "ref": result.target_ref,
-            "commit": result.commit,
-            "pushed": result.pushed,
-        }
+            return
+        if batch.conflicts:
+            outcome.phase = Phase.HEALTHY
+            outcome.message = f"not promoted (conflict on the target): {', '.join(batch.conflicts)}"
+            return
+        if batch.superseded and not batch.pushed_any:
+            # Older than what every target holds: recorded as such, nothing pushed.
+            outcome.phase = Phase.SUPERSEDED
+            outcome.message = "; ".join(batch.superseded)
+            return
+        outcome.phase = Phase.PROMOTED
+
+    def _fence(self) -> None:
+        """Raises LeadershipLost when this replica's term is over: then nothing is pushed."""
+        if self.fence is not None:
+            self.fence()
 
     # -- stages -------------------------------------------------------------------
 

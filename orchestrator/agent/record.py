@@ -9,13 +9,22 @@ reach Git through them. `docs/protocol.md` documents the fields.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from orchestrator.gitbus.protocol import NoteEntry, utc_timestamp
+from orchestrator.promote.deliveries import promoted_targets
+
+__all__ = [
+    "MAX_OBJECTS_IN_NOTE",
+    "Phase",
+    "Report",
+    "Stage",
+    "precise_timestamp",
+    "promoted_targets",
+]
 
 MAX_OBJECTS_IN_NOTE = 300
 
@@ -38,7 +47,11 @@ class Phase(StrEnum):
     PROMOTED = "Promoted"  # healthy, and the promotion commits are on the bus
     ROLLED_BACK = "RolledBack"  # failed, and the last healthy revision was re-applied
     DRIFT_CORRECTED = "DriftCorrected"  # the cluster had drifted and was re-applied
-    SUPERSEDED = "Superseded"  # healthy, but the target holds a newer revision's promotion
+    # A newer revision that contains this commit settles it: either that revision
+    # was verified (`verifiedOn`), its verdict covering this commit too, or the
+    # target already holds that revision's promotion (`supersededBy`), so this
+    # one's would replay older content.
+    SUPERSEDED = "Superseded"
 
 
 class Stage(StrEnum):
@@ -54,6 +67,7 @@ class Stage(StrEnum):
     HEALTH = "HealthCheckFailed"
     VERIFICATION = "VerificationFailed"
     PROMOTION = "PromotionFailed"
+    CONFLICT = "PromotionConflict"  # the delivery's change does not apply on the target
 
 
 @dataclass
@@ -72,6 +86,9 @@ class Report:
     promotions: list[dict[str, Any]] = field(default_factory=list)
     gate: str = ""
     rolled_back_to: str = ""
+    verified_on: str = ""  # the revision whose verdict covers this one (a carried delivery)
+    conflicts: list[str] = field(default_factory=list)  # paths a promotion conflicts on
+    carries: list[str] = field(default_factory=list)  # deliveries a snapshot promotion names
 
     def entry(self, phase: Phase, *, stage: Stage | None = None, message: str = "") -> NoteEntry:
         fields: dict[str, Any] = {
@@ -84,22 +101,22 @@ class Report:
             fields["stage"] = str(stage)
         if message:
             fields["message"] = message
-        if self.changes:
-            fields["changes"] = dict(self.changes)
+        optional: dict[str, Any] = {
+            "changes": dict(self.changes),
+            "health": self.health,
+            "runs": self.runs,
+            "promotions": self.promotions,
+            "gate": self.gate,
+            "rolledBackTo": self.rolled_back_to,
+            "verifiedOn": self.verified_on,
+            "conflicts": list(self.conflicts),
+            "deliveries": list(self.carries),
+        }
+        fields.update({key: value for key, value in optional.items() if value})
         if self.objects:
             fields["objects"] = self.objects[:MAX_OBJECTS_IN_NOTE]
             if len(self.objects) > MAX_OBJECTS_IN_NOTE:
                 fields["objectsOmitted"] = len(self.objects) - MAX_OBJECTS_IN_NOTE
-        if self.health:
-            fields["health"] = self.health
-        if self.runs:
-            fields["runs"] = self.runs
-        if self.promotions:
-            fields["promotions"] = self.promotions
-        if self.gate:
-            fields["gate"] = self.gate
-        if self.rolled_back_to:
-            fields["rolledBackTo"] = self.rolled_back_to
         return NoteEntry(
             id=f"{phase.lower()}-{uuid.uuid4().hex[:16]}",
             at=precise_timestamp(),
@@ -107,21 +124,6 @@ class Report:
             phase=str(phase),
             fields=fields,
         )
-
-
-_PROMOTION_DONE = frozenset({Phase.PROMOTED, Phase.SUPERSEDED})
-
-
-def promoted_targets(entries: Sequence[NoteEntry], *, revision: str) -> set[str]:
-    """Targets a Promoted (or Superseded) entry already settles for `revision`."""
-    done: set[str] = set()
-    for entry in entries:
-        if entry.phase not in _PROMOTION_DONE or entry.fields.get("revision") != revision:
-            continue
-        for promotion in entry.fields.get("promotions") or []:
-            if isinstance(promotion, dict) and isinstance(promotion.get("target"), str):
-                done.add(promotion["target"])
-    return done
 
 
 # The stages whose failure rolls back (when the policy asks for it), and that a

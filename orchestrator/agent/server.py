@@ -248,10 +248,17 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
+# Requests that make the agent act: the only paths a webhook port serves.
+TRIGGER_PATHS = frozenset({"/hooks/git", "/reconcile"})
+
+
 class AgentServer:
     """Serves `Routes` on `bind_address:port` from a background thread.
 
     Default routes: GET /healthz, GET /readyz, GET /metrics, POST /hooks/git.
+    With `webhook_port`, the trigger paths (TRIGGER_PATHS) are served on that port
+    alone and the main port answers them 404: the webhook can then be exposed
+    through an Ingress while probes, metrics and the pipeline page stay internal.
     """
 
     def __init__(
@@ -265,9 +272,11 @@ class AgentServer:
         webhook_secret: str | None,
         max_body_bytes: int = 1024 * 1024,
         request_timeout: float = 10.0,
+        webhook_port: int | None = None,
     ) -> None:
         self.bind_address = bind_address
         self.requested_port = port
+        self.requested_webhook_port = webhook_port
         self.max_body_bytes = max_body_bytes
         self.request_timeout = request_timeout
         self.routes = Routes()
@@ -281,6 +290,8 @@ class AgentServer:
             self.routes.add("/hooks/git", webhook_disabled, methods=_ALL_METHODS)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._hooks_httpd: _Server | None = None
+        self._hooks_thread: threading.Thread | None = None
 
     @classmethod
     def from_settings(
@@ -301,6 +312,7 @@ class AgentServer:
             webhook_secret=webhook_secret,
             max_body_bytes=settings.max_body_bytes,
             request_timeout=settings.request_timeout_seconds,
+            webhook_port=settings.webhook_port,
         )
 
     @property
@@ -312,39 +324,66 @@ class AgentServer:
 
     @property
     def url(self) -> str:
+        return self._url(self.port)
+
+    @property
+    def webhook_url(self) -> str:
+        """Where the trigger paths are served: the webhook port if there is one."""
+        if self._hooks_httpd is None:
+            return self.url
+        return self._url(int(self._hooks_httpd.server_address[1]))
+
+    def _url(self, port: int) -> str:
         host = self.bind_address
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"http://{host}:{port}"
 
     def start(self) -> None:
         if self._httpd is not None:
             raise RuntimeError("the server is already running")
-        handler = _handler_class(self)
-        server_class = _Server6 if ":" in self.bind_address else _Server
-        self._httpd = server_class((self.bind_address, self.requested_port), handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.2},
+        separate = self.requested_webhook_port is not None
+        self._httpd, self._thread = self._listen(
+            self.requested_port,
+            _handler_class(self, serves=lambda path: not separate or path not in TRIGGER_PATHS),
             name="orchestrator-http",
-            daemon=True,
         )
-        self._thread.start()
         log.info("serving HTTP on %s", self.url)
+        if self.requested_webhook_port is not None:
+            self._hooks_httpd, self._hooks_thread = self._listen(
+                self.requested_webhook_port,
+                _handler_class(self, serves=lambda path: path in TRIGGER_PATHS),
+                name="orchestrator-webhook",
+            )
+            log.info("serving the webhook on %s", self.webhook_url)
+
+    def _listen(
+        self, port: int, handler: type[BaseHTTPRequestHandler], *, name: str
+    ) -> tuple[_Server, threading.Thread]:
+        server_class = _Server6 if ":" in self.bind_address else _Server
+        httpd = server_class((self.bind_address, port), handler)
+        thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name=name, daemon=True
+        )
+        thread.start()
+        return httpd, thread
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting connections; requests in flight finish in their own threads."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for httpd, thread in ((self._httpd, self._thread), (self._hooks_httpd, self._hooks_thread)):
+            if httpd is None:
+                continue
+            httpd.shutdown()
+            httpd.server_close()
+            if thread is not None:
+                thread.join(timeout)
+        self._httpd = self._hooks_httpd = None
+        self._thread = self._hooks_thread = None
 
 
-def _handler_class(server: AgentServer) -> type[BaseHTTPRequestHandler]:
+def _handler_class(
+    server: AgentServer, *, serves: Callable[[str], bool]
+) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         server_version = "orchestrator"
         sys_version = ""
@@ -378,7 +417,10 @@ def _handler_class(server: AgentServer) -> type[BaseHTTPRequestHandler]:
                 body=body,
             )
             try:
-                response = server.routes.dispatch(request)
+                if serves(parts.path):
+                    response = server.routes.dispatch(request)
+                else:
+                    response = Response.text(HTTPStatus.NOT_FOUND, "not served on this port")
             except Exception:
                 log.exception("HTTP %s %s: handler failed", self.command, parts.path)
                 response = Response.text(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")

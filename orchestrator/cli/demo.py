@@ -33,9 +33,10 @@ def command(workdir: Path | None, keep_running: bool) -> None:
 
     Starts local clusters build, staging and production (real kube-apiservers,
     built from source on first use), a bare repository and one agent per cluster;
-    publishes feature-a from the build cluster, approves it into staging, waits for
-    the staging agent to verify and promote it, approves it into production and
-    waits for production to be Healthy. Then prints the pipeline and cleans up.
+    publishes feature-a and feature-b from the build cluster, approves both into
+    staging a second apart, waits for the staging agent to verify them and promote
+    each on its own, approves both into production and waits for production to be
+    Healthy. Then prints the pipeline and cleans up.
     """
     args = [sys.executable, "-m", "e2e.demo"]
     if workdir is not None:

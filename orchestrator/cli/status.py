@@ -17,8 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.cli.common import open_remote, output_option, repo_option
+from orchestrator.cli.serve import serve_page
 from orchestrator.errors import OrchestratorError
 from orchestrator.gitbus import protocol
+from orchestrator.promote.feature_view import FEATURE_SCHEMA, FeatureView, feature_view
 from orchestrator.promote.pipeline import (
     DEFAULT_HISTORY,
     CandidateView,
@@ -86,6 +88,9 @@ def _deliveries_table(view: PipelineView, *, plain: bool = False) -> Table:
                 origin = delivery.promoted_from
                 back = Text(f"← {origin.environment}@{origin.revision[:7]}", style="dim")
                 promotions = lines.join([p for p in (promotions, back) if p.plain])
+            if delivery.verified_on:
+                covered = Text(f"verified on {delivery.verified_on[:7]}", style="dim")
+                promotions = lines.join([p for p in (promotions, covered) if p.plain])
             if delivery.message and delivery.status == Status.FAILED:
                 promotions = lines.join(
                     [p for p in (promotions, Text(delivery.message, "red")) if p.plain]
@@ -140,12 +145,59 @@ def hint(view: PipelineView) -> str | None:
     )
 
 
-def render(view: PipelineView, *, plain: bool = False) -> RenderableType:
+def _feature_table(feature: FeatureView, *, plain: bool = False) -> Table:
+    table = _table(f"Delivery {feature.feature}", plain=plain)
+    for name in ("ENVIRONMENT", "STATE", "PHASE", "HEALTH", "REVISION", "VERIFIED ON", "PROMOTION"):
+        table.add_column(name, no_wrap=name != "PROMOTION")
+    for stop in feature.environments:
+        style = _STYLE.get(stop.status, "dim")
+        phase = Text(stop.phase or "", style=style)
+        if stop.stage:
+            phase.append(f" {stop.stage}", style="red")
+        lines = [_promotion(p) for p in stop.promotions]
+        if stop.candidate:
+            lines.append(Text(f"waiting: {_branch(stop.candidate)}", style="yellow"))
+        if stop.conflicts:
+            lines.append(Text(f"conflicts: {', '.join(stop.conflicts)}", style="red"))
+        table.add_row(
+            stop.environment,
+            stop.state,
+            phase,
+            stop.health or "",
+            (stop.revision or "")[:7],
+            (stop.verified_on or "")[:7],
+            Text("\n").join(lines),
+        )
+    return table
+
+
+def feature_document(view: PipelineView, feature: str) -> dict[str, object]:
+    """The `-o json` document of `status --feature` (docs/status.md)."""
+    return {
+        "schema": FEATURE_SCHEMA,
+        "remote": view.remote,
+        "generated_at": view.generated_at,
+        "warnings": list(view.warnings),
+        "feature": feature_view(view, feature).to_json(),
+    }
+
+
+def _document(view: PipelineView, feature: str | None) -> dict[str, object]:
+    return feature_document(view, feature) if feature else view.to_json()
+
+
+def render(
+    view: PipelineView, feature: str | None = None, *, plain: bool = False
+) -> RenderableType:
     """The tables a person reads: deliveries per environment, then waiting candidates."""
     parts: list[RenderableType] = [
         Text(f"{view.remote}  (read {view.generated_at}, order: {view.order})", style="dim"),
-        _deliveries_table(view, plain=plain),
     ]
+    if feature is not None:
+        parts.append(_feature_table(feature_view(view, feature), plain=plain))
+        parts.extend(Text(f"warning: {w}", style="yellow") for w in view.warnings)
+        return Group(*parts)
+    parts.append(_deliveries_table(view, plain=plain))
     candidates = [c for env in view.environments for c in env.candidates]
     if candidates:
         parts.append(_candidates_table(candidates, plain=plain))
@@ -172,27 +224,32 @@ def _envs(value: str | None) -> list[str] | None:
 
 
 def _watch(
-    read: Callable[[], PipelineView], *, console: Console, interval: float, output: str
+    read: Callable[[], PipelineView],
+    *,
+    console: Console,
+    interval: float,
+    output: str,
+    feature: str | None = None,
 ) -> None:
     """Re-read every `interval`; a failed read is shown and retried, never fatal."""
     view = read()  # the first read fails loudly: a wrong --repo should not spin
     if output == "json":
         while True:
-            click.echo(json.dumps(view.to_json()))
+            click.echo(json.dumps(_document(view, feature)))
             time.sleep(interval)
             try:
                 view = read()
             except OrchestratorError as exc:
                 click.secho(f"error: {exc}", fg="red", err=True)
-    with Live(render(view), console=console, auto_refresh=False) as live:
+    with Live(render(view, feature), console=console, auto_refresh=False) as live:
         while True:
             time.sleep(interval)
             try:
                 view = read()
-                live.update(render(view), refresh=True)
+                live.update(render(view, feature), refresh=True)
             except OrchestratorError as exc:
                 failed = Text(f"update failed (retrying): {exc}", style="red")
-                live.update(Group(render(view), failed), refresh=True)
+                live.update(Group(render(view, feature), failed), refresh=True)
 
 
 def _print(console: Console, renderable: RenderableType, *, plain: bool) -> None:
@@ -221,36 +278,61 @@ def _print(console: Console, renderable: RenderableType, *, plain: bool) -> None
     type=click.FloatRange(0.5),
     default=5.0,
     show_default=True,
-    help="Seconds between reads with --watch.",
+    help="Seconds between reads with --watch (with --serve: the page's data is at most this old).",
 )
+@click.option(
+    "--serve",
+    "serve",
+    metavar="HOST:PORT",
+    help="Serve the pipeline page (/) and its JSON (/api/pipeline) on this address until "
+    "Ctrl-C, from Git alone, as every agent does; e.g. --serve 127.0.0.1:8090.",
+)
+@click.option("--feature", metavar="NAME", help="Where one delivery is, across environments.")
 @output_option
 def command(
-    remote: str, envs: str | None, history: int, watch: bool, interval: float, output: str
+    remote: str,
+    envs: str | None,
+    history: int,
+    watch: bool,
+    interval: float,
+    serve: str | None,
+    feature: str | None,
+    output: str,
 ) -> None:
     """Show every environment's deliveries, their phase, health and promotions.
 
     Reads only Git (branches, trailers and notes), so it works from any clone
     without cluster access. With -o json the document described in
     docs/status.md is printed; with --watch too, one document per line.
+    With --feature, one delivery across every environment: merged where, verified
+    on which revision, promoted to which branch, merged downstream, healthy there.
     """
+    if feature is not None:
+        try:
+            protocol.check_feature(feature)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--feature") from None
     environments = _envs(envs)
     repo = open_remote(remote)
 
     def read() -> PipelineView:
         return read_pipeline(repo, environments=environments, history=history)
 
+    if serve is not None:
+        serve_page(read, address=serve, refresh=interval)
+        return
     console = Console()
     plain = not console.is_terminal
     if plain:
         console = Console(width=_WIDE)
     if watch:
         try:
-            _watch(read, console=console, interval=interval, output=output)
+            _watch(read, console=console, interval=interval, output=output, feature=feature)
         except KeyboardInterrupt:
             return
         return
     view = read()
     if output == "json":
-        click.echo(json.dumps(view.to_json(), indent=2))
+        click.echo(json.dumps(_document(view, feature), indent=2))
     else:
-        _print(console, render(view, plain=plain), plain=plain)
+        _print(console, render(view, feature, plain=plain), plain=plain)

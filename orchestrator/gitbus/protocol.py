@@ -149,6 +149,7 @@ SOURCE_COMMIT = "Source-Commit"
 PROMOTED_FROM = "Promoted-From"
 VERIFIED_BY = "Verified-By"
 HEALTH = "Health"
+ROLLBACK_TO = "Rollback-To"  # `<env>@<sha>`: an operator's rollback commit restores that revision
 PROTOCOL_KEYS = (DELIVERY, SOURCE_COMMIT, PROMOTED_FROM, VERIFIED_BY, HEALTH)
 
 Trailer = tuple[str, str]

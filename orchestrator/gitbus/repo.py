@@ -780,6 +780,7 @@ class CacheRepo:
                 raise MergeConflict(
                     f"merging {theirs[:12]} into {ours[:12]} conflicts in: {', '.join(paths)}",
                     remote=self.remote,
+                    paths=tuple(paths),
                 )
             tree = index.write_tree(self._repo)
         return self._write_commit(
@@ -790,6 +791,42 @@ class CacheRepo:
             parents=[ours_commit.id, theirs_commit.id],
             signer=signer,
         )
+
+    def apply_change(self, *, base: str | None, head: str, onto: str, paths: Sequence[str]) -> str:
+        """The tree of `onto` with the change `base` -> `head` under `paths` merged in.
+
+        A three-way merge of trees (as a cherry-pick of one first-parent change does),
+        limited to `paths`: outside them `onto` stays as it is. `base` None is the
+        empty tree (a root commit). Returns the new tree's sha; raises MergeConflict
+        naming the conflicting paths when the change does not apply cleanly.
+        """
+        parts = [_safe_parts(p, remote=self.remote) for p in paths]
+        target = self._commit(onto)
+        with self._translated():
+            sides = []
+            for rev in (base, head):
+                source = self._commit(rev).tree if rev is not None else None
+                tree = target.tree
+                for where in parts:
+                    sub = _subtree(self._repo, source, where) if source is not None else None
+                    tree = _tree(self._repo, _replace_subtree(self._repo, tree, where, sub))
+                sides.append(tree)
+            # No rename detection: a delivery that replaces one file by a similar one
+            # must not conflict where the target never had the old file.
+            index = self._repo.merge_trees(
+                sides[0], target.tree, sides[1], flags=pygit2.enums.MergeFlag(0)
+            )
+            if index.conflicts is not None:
+                found = sorted(
+                    {entry.path for side in index.conflicts for entry in side if entry is not None}
+                )
+                raise MergeConflict(
+                    f"the change {(base or 'root')[:12]}..{head[:12]} does not apply on "
+                    f"{onto[:12]}; conflicts in: {', '.join(found)}",
+                    remote=self.remote,
+                    paths=tuple(found),
+                )
+            return str(index.write_tree(self._repo))
 
     def verify_commit(self, rev: str, *, verifier: Verifier) -> VerifiedSignature:
         """Who signed the commit; UnsignedCommit or UntrustedSignature if nobody we trust."""
@@ -1086,6 +1123,45 @@ def _apply_changes(
                 builder.remove(name)
         else:
             builder.insert(name, oid, pygit2.enums.FileMode.TREE)
+    return builder.write()
+
+
+def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, parts: Sequence[str]) -> pygit2.Oid | None:
+    """The tree at `parts` below `tree`, or None where there is none."""
+    current = tree
+    for part in parts:
+        if part not in current:
+            return None
+        entry = current[part]
+        if entry.filemode != pygit2.enums.FileMode.TREE:
+            return None
+        current = _tree(repo, entry.id)
+    return current.id
+
+
+def _replace_subtree(
+    repo: pygit2.Repository, tree: pygit2.Tree, parts: Sequence[str], sub: pygit2.Oid | None
+) -> pygit2.Oid:
+    """`tree` with the directory at `parts` replaced by `sub` (None: removed)."""
+    if not parts:
+        return sub if sub is not None else repo.TreeBuilder().write()
+    builder = repo.TreeBuilder(tree)
+    name = parts[0]
+    existing = builder.get(name)
+    below: pygit2.Tree | None = None
+    if existing is not None and existing.filemode == pygit2.enums.FileMode.TREE:
+        below = _tree(repo, existing.id)
+    if len(parts) == 1:
+        new = sub
+    else:
+        empty = _tree(repo, repo.TreeBuilder().write())
+        new = _replace_subtree(repo, below or empty, parts[1:], sub)
+        if len(_tree(repo, new)) == 0:
+            new = None
+    if existing is not None:
+        builder.remove(name)
+    if new is not None:
+        builder.insert(name, new, pygit2.enums.FileMode.TREE)
     return builder.write()
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from orchestrator.errors import GateClosed, PromotionError
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
+from orchestrator.gitbus.protocol import DeliveryTrailers, Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
 from orchestrator.promote.gates import evaluate
@@ -23,6 +23,25 @@ from orchestrator.promote.source import environment_policy_at
 VERIFIED_PHASES = frozenset({"Healthy", "Waiting", "Promoted", "DriftCorrected"})
 # A later one of these overrides an earlier verdict: the revision is no longer trusted.
 UNVERIFIED_PHASES = frozenset({"Failed", "RolledBack"})
+
+
+def verified_entry(repo: CacheRepo, *, environment: str, revision: str, action: str) -> NoteEntry:
+    """The entry in which `environment`'s agent last verified `revision`.
+
+    PromotionError when its latest verdict is not a verification (or there is none):
+    a later Failed or RolledBack takes an earlier Healthy back.
+    """
+    repo.refresh(protocol.notes_ref(environment))
+    note = repo.read_note(env=environment, commit=revision)
+    entries = list(note.entries) if note else []
+    verdicts = [e for e in entries if e.phase in VERIFIED_PHASES or e.phase in UNVERIFIED_PHASES]
+    if not verdicts or verdicts[-1].phase not in VERIFIED_PHASES:
+        said = verdicts[-1].phase if verdicts else "nothing"
+        raise PromotionError(
+            f"{environment}@{revision[:12]} is not verified (its note says {said}); "
+            f"only a revision the agent found healthy can be {action}"
+        )
+    return [e for e in verdicts if e.phase in VERIFIED_PHASES][-1]
 
 
 def promote_verified(
@@ -43,23 +62,12 @@ def promote_verified(
             raise PromotionError(f"{protocol.env_branch(source_env)} does not exist")
         revision = tip
     revision = repo.resolve(revision)
-    repo.refresh(protocol.notes_ref(source_env))
-    note = repo.read_note(env=source_env, commit=revision)
-    entries = list(note.entries) if note else []
-    verdicts = [e for e in entries if e.phase in VERIFIED_PHASES or e.phase in UNVERIFIED_PHASES]
-    verified = [e for e in verdicts if e.phase in VERIFIED_PHASES]
-    if not verdicts or verdicts[-1].phase not in VERIFIED_PHASES:
-        said = verdicts[-1].phase if verdicts else "nothing"
-        raise PromotionError(
-            f"{source_env}@{revision[:12]} is not verified (its note says {said}); "
-            "only a revision the agent found healthy can be promoted"
-        )
+    last = verified_entry(repo, environment=source_env, revision=revision, action="promoted")
     env_policy = environment_policy_at(repo, revision, environment=source_env)
     if not ignore_gates:
         verdict = evaluate(env_policy.gates, datetime.now(UTC))
         if not verdict.open:
             raise GateClosed(f"{verdict.reason} (use --ignore-gates to promote anyway)")
-    last = verified[-1]
     trailers = DeliveryTrailers.from_message(repo.commit_info(revision).message)
     feature = str(last.fields.get("delivery") or trailers.delivery or f"rev-{revision[:12]}")
     return promote(

@@ -75,7 +75,7 @@ _STATUS_OF_PHASE = {
     "healthy": Status.HEALTHY,
     "promoted": Status.HEALTHY,
     "driftcorrected": Status.HEALTHY,
-    "superseded": Status.HEALTHY,
+    "superseded": Status.HEALTHY,  # settled by a newer revision that contains it
     "verified": Status.HEALTHY,
     "waiting": Status.PROGRESSING,
     "progressing": Status.PROGRESSING,
@@ -158,10 +158,17 @@ class DeliveryView:
     source_commit: str | None = None
     promoted_from: Origin | None = None
     promotions: tuple[PromotionLink, ...] = ()
+    verified_on: str | None = None  # the newer revision whose verdict covers this one
+    conflicts: tuple[str, ...] = ()  # paths its change conflicts on in a target
+    carries: tuple[str, ...] = ()  # every delivery it names (a snapshot names several)
 
     @property
     def status(self) -> str:
         return status_of(self.phase)
+
+    def names(self, feature: str) -> bool:
+        """True if this revision delivers `feature` (itself, or in a snapshot)."""
+        return feature == self.delivery or feature in self.carries
 
     def to_json(self) -> JSON:
         return {
@@ -186,6 +193,9 @@ class DeliveryView:
             "source_commit": self.source_commit,
             "promoted_from": self.promoted_from.to_json() if self.promoted_from else None,
             "promotions": [p.to_json() for p in self.promotions],
+            "verified_on": self.verified_on,
+            "conflicts": list(self.conflicts),
+            "carries": list(self.carries),
         }
 
 
@@ -430,6 +440,9 @@ class _Reader:
             source_commit=trailers.source_commit,
             promoted_from=_origin(trailers),
             promotions=_promotions(note),
+            verified_on=_text(fields.get("verifiedOn")),
+            conflicts=_words(fields.get("conflicts")),
+            carries=_words(fields.get("deliveries")) or _all_deliveries(self.repo, info),
         )
 
     def _candidates(self, env: str, env_tip: str | None) -> list[CandidateView]:
@@ -619,6 +632,28 @@ def _parse_time(text: str | None) -> datetime | None:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _all_deliveries(repo: CacheRepo, info: CommitInfo) -> tuple[str, ...]:
+    """Every Delivery trailer of the commit (or of the candidate a merge brought in).
+
+    A snapshot promotion names several; one name says nothing `delivery` does not.
+    """
+
+    def names(of: CommitInfo) -> list[str]:
+        return [v for k, v in of.trailers if k.lower() == protocol.DELIVERY.lower()]
+
+    found = names(info)
+    if not found and len(info.parents) > 1:
+        try:
+            found = names(repo.commit_info(info.parents[1]))
+        except GitError:
+            found = []
+    return tuple(dict.fromkeys(found)) if len(found) > 1 else ()
 
 
 def _text(value: Any) -> str | None:

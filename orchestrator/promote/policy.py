@@ -89,6 +89,20 @@ class Promotion(_Model):
     paths: list[str] = Field(
         default_factory=list, description="paths copied to the next environment (default: path)"
     )
+    unit: Literal["delivery", "snapshot"] | None = Field(
+        default=None,
+        description=(
+            "delivery: one promotion per merged delivery, its own change only (default for pr); "
+            "snapshot: the verified state as a whole, naming every delivery (default for auto)"
+        ),
+    )
+
+    @property
+    def effective_unit(self) -> Literal["delivery", "snapshot"]:
+        """`unit`, or the default of the mode: a PR per delivery, a snapshot when automatic."""
+        if self.unit is not None:
+            return self.unit
+        return "delivery" if self.mode == "pr" else "snapshot"
 
     @field_validator("paths")
     @classmethod

@@ -51,12 +51,33 @@ class PromotionRequest:
     health: str
     verified_by: str
     origin_commit: str | None = None
+    # A snapshot names every delivery it carries, oldest first (empty: just `feature`).
+    carries: tuple[str, ...] = ()
 
     @property
     def target_ref(self) -> str:
         if self.mode == "pr":
             return protocol.feature_branch(self.target_env, self.feature)
         return protocol.env_branch(self.target_env)
+
+    @property
+    def subject(self) -> str:
+        return f"Promote {self.feature} from {self.source_env} to {self.target_env}"
+
+    def trailers(self) -> list[tuple[str, str]]:
+        """The protocol trailers; a snapshot has one Delivery line per carried delivery."""
+        pairs = DeliveryTrailers(
+            delivery=self.feature,
+            source_commit=self.origin_commit,
+            promoted_from=(self.source_env, self.source_commit),
+            verified_by=self.verified_by,
+            health=self.health,
+        ).pairs()
+        names = [name for name in self.carries if name != self.feature] + [self.feature]
+        if len(names) == 1:
+            return pairs
+        rest = [(key, value) for key, value in pairs if key != protocol.DELIVERY]
+        return [(protocol.DELIVERY, name) for name in dict.fromkeys(names)] + rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +158,30 @@ def check_not_superseded(repo: CacheRepo, request: PromotionRequest, *, tips: li
         )
 
 
+def _checked_base(
+    repo: CacheRepo,
+    request: PromotionRequest,
+    *,
+    tip: str | None,
+    fence: Callable[[], object] | None,
+) -> str:
+    """What a promotion commit builds on (the candidate branch's tip, else the target's),
+    after the fence and the refusal to replay older content over a newer promotion."""
+    if fence is not None:
+        fence()
+    env_ref = protocol.env_branch(request.target_env)
+    env_tip = tip if tip is not None and request.target_ref == env_ref else None
+    if env_tip is None:
+        env_tip = repo.refresh(env_ref)
+    base = tip if tip is not None else env_tip
+    if base is None:
+        raise BranchNotFound(f"{env_ref} does not exist; cannot promote into it")
+    check_not_superseded(
+        repo, request, tips=[t for t in dict.fromkeys((base, env_tip)) if t is not None]
+    )
+    return base
+
+
 def promote(
     repo: CacheRepo,
     request: PromotionRequest,
@@ -150,46 +195,74 @@ def promote(
 
     `fence` runs before every push attempt and raises to stop it (see the module doc).
     """
-    env_ref = protocol.env_branch(request.target_env)
     # The newest source history, so a newer revision's promotion can be placed.
     repo.refresh(protocol.env_branch(request.source_env))
-    trailers = DeliveryTrailers(
-        delivery=request.feature,
-        source_commit=request.origin_commit,
-        promoted_from=(request.source_env, request.source_commit),
-        verified_by=request.verified_by,
-        health=request.health,
-    )
-    subject = f"Promote {request.feature} from {request.source_env} to {request.target_env}"
     body = (
         f"Verified in {request.source_env} at {request.source_commit[:12]}; "
         f"promoted paths: {', '.join(request.paths)}."
     )
+    if len(request.carries) > 1:
+        body += f"\nCarries the deliveries {', '.join(request.carries)}."
 
     def rebuild(tip: str | None) -> str | None:
-        if fence is not None:
-            fence()
-        env_tip = tip if tip is not None and request.target_ref == env_ref else None
-        if env_tip is None:
-            env_tip = repo.refresh(env_ref)
-        base = tip if tip is not None else env_tip
-        if base is None:
-            raise BranchNotFound(f"{env_ref} does not exist; cannot promote into it")
-        check_not_superseded(
-            repo, request, tips=[t for t in dict.fromkeys((base, env_tip)) if t is not None]
-        )
+        base = _checked_base(repo, request, tip=tip, fence=fence)
         changes = _changes(repo, source=request.source_commit, base=base, paths=request.paths)
         if not changes:
             return tip
         return repo.create_commit(
             parent=base,
-            subject=subject,
+            subject=request.subject,
             body=body,
             author=author,
-            trailers=trailers.pairs(),
+            trailers=request.trailers(),
             changes=changes,
             signer=signer,
         )
 
     result: PushResult = repo.push_with_retry(ref=request.target_ref, rebuild=rebuild, retry=retry)
+    return PromotionResult(target_ref=result.ref, commit=result.commit, pushed=result.pushed)
+
+
+def promote_change(
+    repo: CacheRepo,
+    request: PromotionRequest,
+    *,
+    base: str | None,
+    head: str,
+    author: Identity,
+    signer: Signer | None = None,
+    retry: RetryPolicy | None = None,
+    fence: Callable[[], object] | None = None,
+) -> PromotionResult:
+    """Push one delivery on its own: the change `base` -> `head` within the promoted paths.
+
+    `head` is the delivery's commit on the source branch and `base` its first parent,
+    so only what that merge brought travels, three-way merged onto the candidate
+    branch (or the target's tip for a new one). Replaying it changes nothing, so a
+    crash between the push and the note is a no-op on restart. MergeConflict (with
+    the paths) when the change does not apply on the target.
+    """
+    body = (
+        f"Merged into {request.source_env} at {head[:12]}, verified there at "
+        f"{request.source_commit[:12]}; promoted paths: {', '.join(request.paths)}."
+    )
+    # The newest source history, so a newer revision's promotion can be placed.
+    repo.refresh(protocol.env_branch(request.source_env))
+
+    def rebuild(tip: str | None) -> str | None:
+        onto = _checked_base(repo, request, tip=tip, fence=fence)
+        tree = repo.apply_change(base=base, head=head, onto=onto, paths=request.paths)
+        if tree == repo.commit_info(onto).tree:
+            return tip  # the target holds this change already
+        return repo.create_commit(
+            parent=onto,
+            subject=request.subject,
+            body=body,
+            author=author,
+            trailers=request.trailers(),
+            base_tree=tree,
+            signer=signer,
+        )
+
+    result = repo.push_with_retry(ref=request.target_ref, rebuild=rebuild, retry=retry)
     return PromotionResult(target_ref=result.ref, commit=result.commit, pushed=result.pushed)

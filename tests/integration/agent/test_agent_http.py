@@ -29,7 +29,7 @@ class Fixture:
     ready: list[bool] = field(default_factory=lambda: [False])
 
 
-def start(secret: str | None) -> Fixture:
+def start(secret: str | None, *, webhook_port: int | None = None) -> Fixture:
     metrics = Metrics(environment="staging")
     fixture: Fixture
 
@@ -49,6 +49,7 @@ def start(secret: str | None) -> Fixture:
         webhook_secret=secret,
         max_body_bytes=LIMIT,
         request_timeout=5,
+        webhook_port=webhook_port,
     )
     fixture = Fixture(server=server, metrics=metrics)
     server.start()
@@ -68,8 +69,10 @@ def request(
     path: str,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    port: int | None = None,
 ) -> tuple[int, bytes, http.client.HTTPMessage]:
-    conn = http.client.HTTPConnection("127.0.0.1", fixture.server.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port or fixture.server.port, timeout=10)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
@@ -221,3 +224,29 @@ def test_stop_closes_the_port() -> None:
     fixture.server.stop()
     with pytest.raises((ConnectionRefusedError, urllib.error.URLError)):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_a_webhook_port_serves_the_triggers_alone() -> None:
+    """Exposing the webhook through an Ingress must not expose metrics or the page."""
+    fixture = start(SECRET, webhook_port=0)
+    try:
+        fixture.server.routes.add("/", lambda request: Response(200, b"page", "text/html"))
+        hooks = int(fixture.server.webhook_url.rsplit(":", 1)[1])
+        assert hooks != fixture.server.port
+        body = b'{"ref": "refs/heads/staging"}'
+        signed = {"X-Orchestrator-Signature": sign(SECRET, body)}
+
+        status, _, _ = request(fixture, "POST", "/hooks/git", body, signed, port=hooks)
+        assert status == 202
+        assert fixture.triggers == ["refs/heads/staging"]
+        for path in ("/metrics", "/", "/healthz", "/readyz"):
+            status, _, _ = request(fixture, "GET", path, port=hooks)
+            assert status == 404, path
+
+        status, _, _ = request(fixture, "POST", "/hooks/git", body, signed)
+        assert status == 404
+        assert fixture.triggers == ["refs/heads/staging"]
+        status, _, _ = request(fixture, "GET", "/metrics")
+        assert status == 200
+    finally:
+        fixture.server.stop()

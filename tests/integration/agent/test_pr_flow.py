@@ -201,7 +201,7 @@ class Flow:
     def logs(self) -> str:
         return "\n".join(f"=== {a.name}\n{a.log()[-3000:]}" for a in self.agents)
 
-    def publish(self, feature: str, manifests: str) -> None:
+    def publish(self, feature: str, manifests: str, *, file: str = "app.yaml") -> None:
         """What a supply chain does: a labelled ConfigMap in the build cluster."""
         _admin_post(
             self.clusters["build"],
@@ -217,7 +217,7 @@ class Flow:
                     },
                     "annotations": {"orchestrator.dev/source-commit": "a" * 40},
                 },
-                "data": {"app.yaml": manifests},
+                "data": {file: manifests},
             },
         )
 
@@ -392,9 +392,10 @@ def test_two_replicas_only_the_leader_works_and_the_other_takes_over(flow: Flow)
     assert agents_that_wrote == {entry["agent"]}
 
     leader.kill()
+    # Its own file: feature-e's promotion is its own change, and feature-d's is unmerged.
     two = flow.bus.commit(
         "staging",
-        {"manifests/app.yaml": _app(flow.app_ns, name="web2")},
+        {"manifests/app.yaml": None, "manifests/app2.yaml": _app(flow.app_ns, name="web2")},
         message="two\n\nDelivery: feature-e",
     )
     taken_over = flow.wait_phase("staging", two, "Promoted", timeout=60)
@@ -560,9 +561,11 @@ def test_only_commits_signed_by_a_trusted_key_are_delivered(flow: Flow, tmp_path
         is None
     )
 
+    # The signed delivery replaces the unsigned one's file: its own change then applies on
+    # production, which never got the unsigned file.
     signed = flow.bus.commit(
         "staging",
-        {"manifests/app.yaml": _app(flow.app_ns, name="signed")},
+        {"manifests/app.yaml": None, "manifests/signed.yaml": _app(flow.app_ns, name="signed")},
         message="signed\n\nDelivery: signed",
         ssh_signing_key=key,
     )

@@ -23,6 +23,7 @@ from orchestrator.agent.record import Phase, Report
 from orchestrator.errors import UnknownKind
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
+from tests.support.workrepo import git
 
 from .trust_env import ENV, POLICY, TrustEnv, capture_logs, config_map, documents, forms, policy
 
@@ -319,8 +320,11 @@ def test_an_older_revision_is_noted_superseded_and_pushes_nothing(env: TrustEnv)
     )
     assert env.reconcile(newer).phase is Phase.PROMOTED
     promoted = env.bus.tip("production")
+    # A replica that was behind, and never saw the notes saying newer's snapshot
+    # carried older too: only the promotion on the target can stop it.
+    git("update-ref", "-d", f"refs/notes/orchestrator/{ENV}", cwd=env.bus.bare)
 
-    outcome = env.reconcile(older)  # a replica that was behind
+    outcome = env.reconcile(older)
 
     assert outcome.phase is Phase.SUPERSEDED
     superseded = env.note(older)[-1]

@@ -24,7 +24,8 @@ ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
 DELIVERY_KEYS = {
     "environment", "revision", "short", "delivery", "subject", "current", "phase", "status",
     "stage", "message", "health", "gate", "agent", "started", "updated_at", "committed_at",
-    "age_seconds", "entries", "source_commit", "promoted_from", "promotions",
+    "age_seconds", "entries", "source_commit", "promoted_from", "promotions", "verified_on",
+    "conflicts", "carries",
 }  # fmt: skip
 CANDIDATE_KEYS = {
     "environment", "delivery", "ref", "revision", "short", "subject", "committed_at",
@@ -135,6 +136,49 @@ def test_json_has_the_documented_shape(bus: PipelineBus, cache_home: Path) -> No
         "revision": bus.s1,
     }
     assert [c["delivery"] for c in production["candidates"]] == ["feature-b"]
+
+
+def test_feature_option_follows_one_delivery_across_environments(
+    bus: PipelineBus, cache_home: Path
+) -> None:
+    code, out, err = _status("--repo", bus.remote, "-o", "json", "--feature", "feature-a")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "orchestrator.feature/v1"
+    assert doc["feature"]["feature"] == "feature-a"
+    staging, production = doc["feature"]["environments"]
+    assert (staging["environment"], staging["state"], staging["revision"]) == (
+        "staging",
+        "merged",
+        bus.s1,
+    )
+    assert staging["phase"] == "Promoted"
+    (promotion,) = staging["promotions"]
+    assert (promotion["state"], promotion["landed"]) == ("delivered", bus.p1)
+    assert (production["state"], production["revision"], production["phase"]) == (
+        "merged",
+        bus.p1,
+        "Healthy",
+    )
+
+    code, out, err = _status("--repo", bus.remote, "-o", "json", "--feature", "feature-b")
+    staging, production = json.loads(out)["feature"]["environments"]
+    assert (staging["state"], staging["revision"]) == ("merged", bus.s2)
+    assert (production["state"], production["candidate"]) == (
+        "waiting",
+        "refs/heads/pr/production/feature-b",
+    )
+    code, out, err = _status("--repo", bus.remote, "-o", "json", "--feature", "feature-c")
+    staging, production = json.loads(out)["feature"]["environments"]
+    assert (staging["state"], production["state"]) == ("waiting", "absent")
+
+    code, out, err = _status("--repo", bus.remote, "--feature", "feature-b")
+    assert code == 0, err
+    assert "Delivery feature-b" in out
+    assert "waiting: pr/production/feature-b" in out
+    code, _, err = _status("--repo", bus.remote, "--feature", "no/such")
+    assert code == 2
+    assert "--feature" in err
 
 
 def test_env_option_selects_and_orders(bus: PipelineBus, cache_home: Path) -> None:

@@ -153,7 +153,7 @@ def test_the_settings_the_pod_gets_are_valid_agent_settings(
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_disruptions_traffic_and_slow_starts_are_bounded(overlay: str, kubectl: Kubectl) -> None:
-    """A drain keeps one agent up; only the HTTP port is open; a slow first clone is no crash."""
+    """A drain keeps one agent up; only the HTTP ports are open; a slow first clone is no crash."""
     objects = kubectl.kustomize(DEPLOY / "overlays" / overlay)
     deployment = named(objects, "Deployment")["orchestrator"]
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -167,8 +167,16 @@ def test_disruptions_traffic_and_slow_starts_are_bounded(overlay: str, kubectl: 
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
     (ingress,) = policy["spec"]["ingress"]
-    assert ingress["ports"] == [{"port": "http", "protocol": "TCP"}]
-    assert [p["name"] for p in container["ports"]] == ["http"]
+    assert ingress["ports"] == [
+        {"port": "http", "protocol": "TCP"},
+        {"port": "webhook", "protocol": "TCP"},
+    ]
+    assert [p["name"] for p in container["ports"]] == ["http", "webhook"]
+    service = named(objects, "Service")["orchestrator"]
+    assert {p["name"]: p["targetPort"] for p in service["spec"]["ports"]} == {
+        "http": "http",
+        "webhook": "webhook",
+    }
     egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
     assert egress_ports == {53, 443, 6443, 22, 9418}
 

@@ -25,6 +25,11 @@ def test_full_policy_reads_every_section() -> None:
     assert staging.promoted_paths == ["manifests"]
     assert policy.environment("production-eu").promotion.mode == "auto"
     assert policy.environment("production-us").apply.prune is True
+    # A PR per delivery by default; automatic promotion moves the verified state whole.
+    assert staging.promotion.unit is None
+    assert staging.promotion.effective_unit == "delivery"
+    assert policy.environment("production-eu").promotion.effective_unit == "snapshot"
+    assert policy.environment("production-us").promotion.effective_unit == "delivery"
 
 
 def test_every_problem_of_a_broken_policy_is_named() -> None:
@@ -34,6 +39,7 @@ def test_every_problem_of_a_broken_policy_is_named() -> None:
     assert text.startswith(".orchestrator/policy.yaml: invalid policy")
     for fragment in (
         "environments.staging.promotion.mode",
+        "environments.staging.promotion.unit",
         "environments.staging.health.timeout",
         "'soon' is not a duration",
         "environments.staging.gates.windows.0.schedule",
