@@ -73,9 +73,15 @@ def test_an_alias_bomb_policy_is_refused_at_once_and_the_agent_serves_on(flow: F
     assert "expands to more than 100,000 nodes" in failed["message"]
     assert healthz(agent) == 200
 
+    # A delivery of its own (its own file): the refused one is never promoted, so a
+    # change to its file would not apply on production.
     good = flow.bus.commit(
         "staging",
-        {".orchestrator/policy.yaml": policy(), "manifests/app.yaml": config(flow.app_ns, "good")},
+        {
+            ".orchestrator/policy.yaml": policy(),
+            "manifests/app.yaml": None,
+            "manifests/good.yaml": config(flow.app_ns, "good"),
+        },
         message="Deliver good\n\nDelivery: good",
     )
     flow.wait_phase("staging", good, "Promoted", timeout=60)

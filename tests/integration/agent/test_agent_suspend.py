@@ -143,9 +143,11 @@ def test_suspend_holds_apply_and_promotion_across_replicas_until_resume(
     held = r.cli("suspend", "staging", "--reason", "incident 42")
     assert held["suspended"] is True
     assert held["changed"] is True
+    # Its own file: each delivery is promoted on its own, and a change to a file
+    # production never received would not apply there.
     second = r.bus.commit(
         "staging",
-        {"manifests/app.yaml": _config_map(namespace, "2")},
+        {"manifests/app.yaml": None, "manifests/two.yaml": _config_map(namespace, "2")},
         message="Two\n\nDelivery: two",
     )
     time.sleep(max(0.0, applied_at + SOAK + 4 - time.monotonic()))
@@ -186,4 +188,6 @@ def test_suspend_holds_apply_and_promotion_across_replicas_until_resume(
     )
     assert r.level() == "2"
     assert r.bus.has_remote_branch("pr/production/two")
-    assert not r.bus.has_remote_branch("pr/production/one")
+    # The held delivery is not lost: the tip's verdict covers it, and it goes out too.
+    assert "Superseded" in r.phases(first)
+    assert r.bus.has_remote_branch("pr/production/one")
