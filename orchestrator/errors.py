@@ -101,6 +101,15 @@ class ObjectsNotAllowed(ConfigError):
         )
 
 
+class PublicationRefused(ConfigError):
+    """Files an agent would refuse; nothing was pushed. `problems` lists each, once."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"not published: {len(self.problems)} problem(s):\n{lines}")
+
+
 # --- git ----------------------------------------------------------------------
 
 

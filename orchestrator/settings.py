@@ -413,9 +413,16 @@ def _problems(exc: ValidationError) -> list[str]:
 
 
 def load_settings(
-    *, config_file: Path | None = None, overrides: dict[str, Any] | None = None
+    *,
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    check_files: bool = True,
 ) -> Settings:
-    """Read settings; every problem becomes one line of a SettingsError."""
+    """Read settings; every problem becomes one line of a SettingsError.
+
+    check_files=False skips the check that the files the settings name exist,
+    for `validate`, which reads an agent's settings away from its mounted Secrets.
+    """
     config_file = config_file or (
         Path(os.environ[CONFIG_FILE_ENV]) if os.environ.get(CONFIG_FILE_ENV) else None
     )
@@ -432,6 +439,8 @@ def load_settings(
         settings = cls(**(overrides or {}))
     except ValidationError as exc:
         raise SettingsError(_problems(exc)) from None
+    if not check_files:
+        return settings
     problems = []
     for name, path in (
         ("git.ssh_key_file", settings.git.ssh_key_file),

@@ -59,12 +59,11 @@ from orchestrator.kube.inventory import InventoryStore
 from orchestrator.kube.prune import PruneOptions
 from orchestrator.kube.rollback import rollback_target
 from orchestrator.manifests import Manifest
-from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
+from orchestrator.promote.admission import admission_refusals
 from orchestrator.promote.allowance import Allowance, effective_allowance
 from orchestrator.promote.deliveries import carried, plan, read_history
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.run_allowance import run_refusals
 from orchestrator.promote.source import (
     checked_delivery,
     delivered_trailers,
@@ -656,24 +655,18 @@ class Pipeline:
     def _check_allowed(
         self, manifests: Sequence[Manifest], policy: EnvironmentPolicy, allowance: Allowance
     ) -> None:
-        delivered_crds = table_scope(crd_scopes(m.body for m in manifests))
-        scope = chain(builtin_scope, delivered_crds)
-        refusals = []
-        for manifest in manifests:
-            namespaced = scope(manifest.ref)
-            if namespaced is None:
-                try:
-                    namespaced = self.kube.resource_type(
-                        manifest.api_version, manifest.ref.kind
-                    ).namespaced
-                except UnknownKind:
-                    namespaced = bool(manifest.ref.namespace)
-            reason = allowance.refusal(manifest.ref, namespaced=namespaced)
-            if reason is not None:
-                refusals.append(f"{manifest.path}: {reason}")
-        # Runs are created with the agent's identity too: the same allowance binds them.
-        refusals += run_refusals(
-            policy.verification, allow=allowance, secret_reads=allowance.secret_reads
+        def discovered(manifest: Manifest) -> bool | None:
+            try:
+                return self.kube.resource_type(manifest.api_version, manifest.ref.kind).namespaced
+            except UnknownKind:
+                return None
+
+        refusals = admission_refusals(
+            manifests,
+            runs=policy.verification,
+            allow=allowance,
+            secret_reads=allowance.secret_reads,
+            lookup=discovered,
         )
         if refusals:
             raise ObjectsNotAllowed(refusals)

@@ -28,7 +28,7 @@ Exit codes:
   0  success
   1  the operation failed (the message says why; -v adds the traceback)
   2  usage error (unknown option, missing argument, invalid name)
-  3  validate found problems in the policy or the manifests
+  3  validate found problems in the policy or the manifests (publish: in the files)
   4  wait timed out before the delivery reached the phase
 """
 

@@ -1,4 +1,4 @@
-"""`orchestrator validate`: check a checkout's policy and manifests offline, for CI."""
+"""`orchestrator validate`: the agent's own checks on a checkout, offline, for CI."""
 
 from __future__ import annotations
 
@@ -10,69 +10,8 @@ from typing import Any
 import click
 
 from orchestrator.cli.main import EXIT_INVALID
-from orchestrator.errors import ManifestError, ManifestErrors, PolicyError
-from orchestrator.manifests import load_manifests
-from orchestrator.manifests.scope import builtin_scope, chain, crd_scopes, table_scope
-from orchestrator.promote.policy import POLICY_PATH, Policy, parse_policy
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    files = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if ".git" in rel.parts or not path.is_file() or path.is_symlink():
-            continue
-        files[rel.as_posix()] = path.read_bytes()
-    return files
-
-
-def _manifest_problems(exc: ManifestError) -> list[str]:
-    if isinstance(exc, ManifestErrors):
-        return [str(e) for e in exc.errors]
-    return [str(exc)]
-
-
-def validate_checkout(
-    root: Path, *, environments: tuple[str, ...], params: dict[str, Any]
-) -> tuple[dict[str, int], list[str]]:
-    """Objects per environment, and every problem found (empty: valid)."""
-    policy_file = root / POLICY_PATH
-    if not policy_file.is_file():
-        return {}, [f"{POLICY_PATH}: missing"]
-    try:
-        policy: Policy = parse_policy(policy_file.read_bytes())
-    except PolicyError as exc:
-        return {}, [str(exc)]
-    files = _files(root)
-    counts: dict[str, int] = {}
-    problems: list[str] = []
-    for env in environments or tuple(policy.environments):
-        if env not in policy.environments:
-            problems.append(f"{POLICY_PATH}: no entry for environment {env!r}")
-            continue
-        env_policy = policy.environments[env]
-        try:
-            manifests = load_manifests(
-                files,
-                root=env_policy.path,
-                params=params,
-                environment=env,
-                default_namespace="default",
-            )
-        except ManifestError as exc:
-            problems.extend(f"{env}: {p}" for p in _manifest_problems(exc))
-            continue
-        scope = chain(builtin_scope, table_scope(crd_scopes(m.body for m in manifests)))
-        for manifest in manifests:
-            namespaced = scope(manifest.ref)
-            reason = env_policy.allow.refusal(
-                manifest.ref,
-                namespaced=bool(manifest.ref.namespace) if namespaced is None else namespaced,
-            )
-            if reason is not None:
-                problems.append(f"{env}: {manifest.path}: {reason}")
-        counts[env] = len(manifests)
-    return counts, problems
+from orchestrator.cli.validation import AgentView, validate_checkout
+from orchestrator.settings import CONFIG_FILE_ENV, load_settings
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
@@ -85,31 +24,66 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
+def _agent(config_file: Path | None) -> tuple[AgentView, tuple[str, ...]]:
+    """The agent's view from its settings file, and its environment; defaults without one."""
+    if config_file is None:
+        return AgentView(), ()
+    settings = load_settings(config_file=config_file, check_files=False)
+    agent = AgentView.of(settings)
+    if agent.trust is None:
+        click.secho(
+            "warning: cannot read the agent's trusted keys (trust.allowed_signers_file, "
+            "trust.gpg_public_keys_file) here; a policy's trust.signers is not checked",
+            fg="yellow",
+            err=True,
+        )
+    return agent, (settings.agent.environment,)
+
+
 @click.command("validate")
 @click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--env", "environments", multiple=True, help="Only these environments (repeatable).")
 @click.option(
     "--param", "param_values", multiple=True, help="KEY=VALUE as an agent setting would give it."
 )
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_FILE_ENV,
+    help="An agent's YAML settings file (also ORCHESTRATOR_CONFIG): check its environment "
+    "against its ceiling, read limits, trusted signers and parameters.",
+)
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 def command(
-    path: Path, environments: tuple[str, ...], param_values: tuple[str, ...], output: str
+    path: Path,
+    environments: tuple[str, ...],
+    param_values: tuple[str, ...],
+    config_file: Path | None,
+    output: str,
 ) -> None:
-    """Check the policy and manifests of a checkout at PATH, without a cluster.
+    """Run the agent's checks on the checkout at PATH, without a cluster.
 
-    Validates .orchestrator/policy.yaml, loads each environment's manifests with
-    its parameters (limits, duplicates, missing parameters, object shape) and checks
-    them against the environment's `allow` rules. Exit code 3 lists every problem.
+    Reads .orchestrator/policy.yaml and each environment's `path` as the agent
+    reads a commit (nothing else; a symlink or a file over the read limits is a
+    problem), loads the manifests with the agent's loader and parameters, and
+    checks them and the verification runs against `allow`: the policy's own,
+    or within an agent's ceiling with --config. Each problem is listed once,
+    with the environments it concerns; exit code 3 when there is any.
     """
-    counts, problems = validate_checkout(
-        path, environments=environments, params=parse_params(param_values)
+    agent, agent_envs = _agent(config_file)
+    findings = validate_checkout(
+        path,
+        environments=environments or agent_envs,
+        params=parse_params(param_values),
+        agent=agent,
     )
+    problems = findings.lines()
     if output == "json":
-        click.echo(
-            json.dumps({"valid": not problems, "objects": counts, "problems": problems}, indent=2)
-        )
+        report = {"valid": not problems, "objects": findings.objects, "problems": problems}
+        click.echo(json.dumps(report, indent=2))
     else:
-        for env, count in counts.items():
+        for env, count in findings.objects.items():
             click.echo(f"{env}: {count} object(s)")
         for problem in problems:
             click.secho(f"problem: {problem}", fg="red", err=True)

@@ -29,3 +29,16 @@ class ReadLimits:
     def __post_init__(self) -> None:
         if self.max_file_bytes < 1 or self.max_revision_bytes < 1:
             raise ValueError("read limits must be at least 1 byte")
+
+
+def file_over_limit(size: int, limit: int) -> str:
+    """The refusal of one file or object: the same words from a commit and from a checkout."""
+    return f"is {size:,} bytes, over the read limit of {limit:,} (trust.max_file_bytes)"
+
+
+def read_over_limit(total: int, limit: int) -> str:
+    """The refusal of a read whose files together are too large."""
+    return (
+        f"the files read up to here total {total:,} bytes, over the read "
+        f"limit of {limit:,} (trust.max_revision_bytes)"
+    )

@@ -55,7 +55,7 @@ from orchestrator.gitbus.auth import (
     scrub,
     strip_credentials,
 )
-from orchestrator.gitbus.limits import ReadLimits
+from orchestrator.gitbus.limits import ReadLimits, file_over_limit, read_over_limit
 from orchestrator.gitbus.protocol import Identity, NoteDocument, NoteEntry, Trailer
 from orchestrator.gitbus.retry import RetryPolicy
 from orchestrator.gitbus.signing import Signer, VerifiedSignature, Verifier
@@ -618,7 +618,7 @@ class CacheRepo:
         _, size = self._repo.odb.read_header(oid)
         if size > limit:
             raise ReadLimitExceeded(
-                f"is {size:,} bytes, over the read limit of {limit:,} (trust.max_file_bytes)",
+                file_over_limit(size, limit),
                 path=what,
                 remote=self.remote,
             )
@@ -653,8 +653,7 @@ class CacheRepo:
                 spent[0] += self._check_size(entry.id, what=shown)
                 if spent[0] > self.limits.max_revision_bytes:
                     raise ReadLimitExceeded(
-                        f"the files read up to here total {spent[0]:,} bytes, over the read "
-                        f"limit of {self.limits.max_revision_bytes:,} (trust.max_revision_bytes)",
+                        read_over_limit(spent[0], self.limits.max_revision_bytes),
                         path=shown,
                         remote=self.remote,
                     )

@@ -12,7 +12,7 @@ publication brings a `.orchestrator/` directory of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from orchestrator.errors import BranchNotFound, PolicyError
@@ -56,8 +56,14 @@ def publish(
     *,
     author: Identity,
     signer: Signer | None = None,
+    check: Callable[[str], None] | None = None,
 ) -> PromotionResult:
-    """Push the rendered files as a candidate delivery; no-op if already published."""
+    """Push the rendered files as a candidate delivery; no-op if already published.
+
+    `check` sees each candidate commit before it is pushed (only in the local
+    cache until then) and raises to refuse it: what an agent would refuse
+    never enters the repository's history.
+    """
     env_ref = protocol.env_branch(publication.environment)
     target_ref = protocol.feature_branch(publication.environment, publication.feature)
     directory = delivery_path(repo, environment=publication.environment)
@@ -76,7 +82,7 @@ def publish(
         changes = changes_for(wanted=publication.files, present=present, directory=directory)
         if not changes:
             return tip
-        return repo.create_commit(
+        commit = repo.create_commit(
             parent=base,
             subject=subject,
             author=author,
@@ -84,6 +90,9 @@ def publish(
             changes=changes,
             signer=signer,
         )
+        if check is not None:
+            check(commit)
+        return commit
 
     result = repo.push_with_retry(ref=target_ref, rebuild=rebuild)
     return PromotionResult(target_ref=result.ref, commit=result.commit, pushed=result.pushed)

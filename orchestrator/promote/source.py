@@ -7,7 +7,8 @@ two things the same way, from the tree of one commit (no checkout).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from orchestrator.errors import GitError, ManifestError, PolicyError
 from orchestrator.gitbus import protocol
@@ -27,11 +28,46 @@ MERGE_WALK_LIMIT = 200  # commits a merge may bring in before we stop looking
 _POLICY_DIR, _, _POLICY_FILE = POLICY_PATH.partition("/")
 
 
+class Tree(Protocol):
+    """The files of one revision: a commit (the agent) or a checkout (`validate`, `publish`).
+
+    `read_files` has the agent's rules whichever it is: only the directory
+    asked for, no symlinks, sizes checked before reading (`gitbus.limits`).
+    """
+
+    @property
+    def label(self) -> str:
+        """How messages name the revision: a short commit id, or a directory."""
+        ...
+
+    def read_files(self, directory: str) -> dict[str, bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionTree:
+    """A commit of the agent's cache, read straight from the object database."""
+
+    repo: CacheRepo
+    revision: str
+
+    @property
+    def label(self) -> str:
+        return self.revision[:12]
+
+    def read_files(self, directory: str) -> dict[str, bytes]:
+        return self.repo.read_files(self.revision, directory=directory)
+
+
 def policy_at(repo: CacheRepo, revision: str) -> Policy:
     """The policy file of `revision`; PolicyError if missing or invalid."""
-    data = repo.read_files(revision, directory=_POLICY_DIR).get(_POLICY_FILE)
+    return policy_in(RevisionTree(repo, revision))
+
+
+def policy_in(tree: Tree) -> Policy:
+    """The policy file of `tree`; PolicyError if missing or invalid."""
+    data = tree.read_files(_POLICY_DIR).get(_POLICY_FILE)
     if data is None:
-        raise PolicyError(POLICY_PATH, [f"missing at {revision[:12]}"])
+        raise PolicyError(POLICY_PATH, [f"missing at {tree.label}"])
     return parse_policy(data)
 
 
@@ -48,14 +84,27 @@ def manifests_at(
     params: Mapping[str, Any],
 ) -> list[Manifest]:
     """The delivery's objects at `revision`, with `environment`'s parameters filled in."""
+    return manifests_in(
+        RevisionTree(repo, revision), environment=environment, policy=policy, params=params
+    )
+
+
+def manifests_in(
+    tree: Tree,
+    *,
+    environment: str,
+    policy: EnvironmentPolicy,
+    params: Mapping[str, Any],
+) -> list[Manifest]:
+    """The delivery's objects in `tree`: only the files under the policy's `path` are read."""
     root = policy.path.strip("/")
-    files = repo.read_files(revision, directory=root)
+    files = tree.read_files(root)
     if not files:
         # A typo in `path` must not read as "deliver nothing", which would prune
         # everything this environment applied. An intentionally empty delivery
         # keeps its directory (with a README or .keep file).
         raise ManifestError(
-            f"no files at {revision[:12]}: the policy's path does not exist on this commit",
+            f"no files at {tree.label}: the policy's path does not exist on this commit",
             path=root or "/",
         )
     prefixed = {f"{root}/{path}" if root else path: data for path, data in files.items()}

@@ -16,6 +16,8 @@ kind: PromotionPolicy
 environments:
   staging: {path: deploy/app}
 """
+DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\n"
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: app}\n"
 
 
 def test_publish_a_directory_as_a_candidate_delivery(
@@ -35,8 +37,8 @@ def test_publish_a_directory_as_a_candidate_delivery(
     )
     rendered = tmp_path / "rendered"
     (rendered / "sub").mkdir(parents=True)
-    (rendered / "app.yaml").write_text("kind: Deployment\n")
-    (rendered / "sub" / "svc.yaml").write_text("kind: Service\n")
+    (rendered / "app.yaml").write_text(DEPLOYMENT)
+    (rendered / "sub" / "svc.yaml").write_text(SERVICE)
     args = [
         "publish", "--repo", str(bus.bare), "--env", "staging", "--feature", "feature-a",
         "--from", str(rendered), "--source-commit", "b" * 40, "-o", "json",
@@ -48,8 +50,8 @@ def test_publish_a_directory_as_a_candidate_delivery(
     assert result["ref"] == "refs/heads/pr/staging/feature-a"
     assert result["pushed"] is True
     tip = bus.tip("pr/staging/feature-a")
-    assert bus.show(tip, "deploy/app/app.yaml") == "kind: Deployment"
-    assert bus.show(tip, "deploy/app/sub/svc.yaml") == "kind: Service"
+    assert bus.show(tip, "deploy/app/app.yaml") == DEPLOYMENT.strip()
+    assert bus.show(tip, "deploy/app/sub/svc.yaml") == SERVICE.strip()
     with pytest.raises(AssertionError):
         bus.show(tip, "deploy/app/old.yaml")  # the delivery directory is replaced
     # ... but not the environments' parameters, which the repository keeps.
@@ -80,3 +82,28 @@ def test_publish_refuses_a_bad_feature_name(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "invalid feature name" in result.output
+
+
+def test_publish_leaves_parameters_to_the_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each agent fills placeholders from its own settings: a missing value is not refused."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "bus").mkdir()
+    bus = WorkRepo(tmp_path / "bus")
+    bus.commit("staging", {".orchestrator/policy.yaml": POLICY}, message="staging")
+    rendered = tmp_path / "rendered"
+    rendered.mkdir()
+    (rendered / "app.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: app}\n"
+        'data: {replicas: "$(params.replicas)$"}\n'
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "publish", "--repo", str(bus.bare), "--env", "staging", "--feature", "params",
+            "--from", str(rendered),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert bus.has_remote_branch("pr/staging/params")
