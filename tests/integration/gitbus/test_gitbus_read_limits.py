@@ -98,4 +98,7 @@ def test_a_gigabyte_of_zeros_is_refused_without_inflating_it(
     )
     result = json.loads(probe.stdout)
     assert ".orchestrator/zeros: is 1,073,741,824 bytes" in result["refused"]
-    assert result["peak"] < 150 * MiB, result
+    # Inflating the blob would take 1,024 MiB at least. The process itself (Python,
+    # pygit2, libgit2's pack windows while indexing) peaked at 145-160 MiB across runs,
+    # so the bound keeps a margin against that noise and stays far below the blob.
+    assert result["peak"] < 256 * MiB, result
