@@ -150,7 +150,13 @@ def test_two_features_approved_a_second_apart_get_two_promotions(flow: Flow) -> 
     released_a = flow.bus.merge("pr/production/feature-a", into="production")
     released_b = flow.bus.merge("pr/production/feature-b", into="production")
     flow.wait_phase("production", released_b, "Healthy")
-    assert flow.bus.note("production", released_a) is not None  # a note of its own, too
+    # A note of its own too: its own verdict, or Superseded, written right after b's.
+    eventually(
+        f"a note on {released_a[:12]}",
+        lambda: flow.bus.note("production", released_a),
+        timeout=30,
+        logs=flow.logs,
+    )
 
     view = _status(flow)
     shown = {
