@@ -218,7 +218,7 @@ class Pipeline:
         """`_deliver`, with a failure of a revision verified here looked at again first.
 
         None when it failed for good (recorded, rolled back if the policy says so)
-        or was cancelled (not recorded).
+        or was cancelled (noted later: the newer revision's verdict covers it).
         """
         verified = revision in self._verified()
         retries = self.settings.agent.drift_retries
@@ -228,7 +228,11 @@ class Pipeline:
                 return self._deliver(revision, report=report, outcome=outcome, cancel=cancel)
             except StageFailed as failed:
                 if isinstance(failed.cause, HealthWaitCancelled):
-                    log.info("%s: superseded while checking health; not recorded", revision[:12])
+                    log.info(
+                        "%s: superseded while checking health; the newer revision's verdict "
+                        "will cover it",
+                        revision[:12],
+                    )
                     outcome.message = str(failed.cause)
                     return None
                 if not retry_drift_failure(
