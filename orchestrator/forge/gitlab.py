@@ -10,11 +10,10 @@ no GitLab server is reachable from the tests.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from orchestrator.errors import ForgeResponseInvalid, MergeRefused
+from orchestrator.errors import MergeRefused
 from orchestrator.forge.http import JsonApi, forge_message, quote, require
 from orchestrator.forge.protocol import (
     Comment,
@@ -73,15 +72,12 @@ class GitLab:
             path = f"{self.project}/merge_requests"
             payload = {"source_branch": head, "target_branch": base, "title": title}
             response = self.api.send("POST", path, payload={**payload, "description": body})
-            if 200 <= response.status < 300:
-                try:
-                    return parse_merge_request(json.loads(response.body))
-                except ValueError:
-                    raise ForgeResponseInvalid("merge request answer is not JSON") from None
-            # 409: "Another open merge request already exists for this source branch".
-            found = self.find_pull_request(head=head) if response.status == 409 else None
+            if response.status == 409:
+                # "Another open merge request already exists for this source branch":
+                # another replica was quicker, so that one is updated instead.
+                found = self.find_pull_request(head=head)
             if found is None:
-                raise self.api.error("POST", path, response)
+                return parse_merge_request(self.api.decode("POST", path, response))
         if (found.title, found.body) == (title, body):
             return found
         path = f"{self.project}/merge_requests/{found.number}"

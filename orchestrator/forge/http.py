@@ -144,7 +144,10 @@ class JsonApi:
         payload: Mapping[str, Any] | None = None,
     ) -> Any:
         """The decoded JSON answer of a 2xx; a ForgeError subclass for anything else."""
-        response = self.send(method, path, query=query, payload=payload)
+        return self.decode(method, path, self.send(method, path, query=query, payload=payload))
+
+    def decode(self, method: str, path: str, response: Response) -> Any:
+        """What `call` makes of an answer, for answers fetched with `send`."""
         if not 200 <= response.status < 300:
             raise self.error(method, path, response)
         if not response.body:

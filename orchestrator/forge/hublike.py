@@ -7,11 +7,10 @@ up by its head branch, and in the merge call. The two adapters fill in those.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from orchestrator.errors import ForgeError, ForgeResponseInvalid, MergeRefused
+from orchestrator.errors import ForgeError, MergeRefused
 from orchestrator.forge.http import JsonApi, Response, forge_message, quote, require
 from orchestrator.forge.protocol import (
     Comment,
@@ -51,28 +50,20 @@ class HubLike:
     def open_pull_request(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
         found = self.find_pull_request(head=head)
         if found is None:
+            path = f"{self.repo}/pulls"
             payload = {"head": head, "base": base, "title": title, "body": body}
-            response = self.api.send("POST", f"{self.repo}/pulls", payload=payload)
-            if 200 <= response.status < 300:
-                return self._load_pull(response.body)
-            if response.status not in self.duplicate_statuses:
-                raise self.api.error("POST", f"{self.repo}/pulls", response)
-            # Another replica opened it between our look and our create: use that one.
-            found = self.find_pull_request(head=head)
+            response = self.api.send("POST", path, payload=payload)
+            if response.status in self.duplicate_statuses:
+                # Another replica opened it between our look and our create: use that one.
+                found = self.find_pull_request(head=head)
             if found is None:
-                raise self.api.error("POST", f"{self.repo}/pulls", response)
+                return parse_pull(self.api.decode("POST", path, response))
         if (found.title, found.body) == (title, body):
             return found
         data = self.api.call(
             "PATCH", f"{self.repo}/pulls/{found.number}", payload={"title": title, "body": body}
         )
         return parse_pull(data)
-
-    def _load_pull(self, body: bytes) -> PullRequest:
-        try:
-            return parse_pull(json.loads(body))
-        except ValueError:
-            raise ForgeResponseInvalid("pull request answer is not JSON") from None
 
     # --- statuses -----------------------------------------------------------------
 
