@@ -15,6 +15,8 @@ class Gitea(HubLike):
     page_size_param = "limit"
     # Gitea caps pages at its [api] MAX_RESPONSE_ITEMS, 50 by default.
     page_size = 50
+    # Gitea's combined status names each entry's state `status` (GitHub: `state`).
+    state_field = "status"
     # "pull request already exists for these targets"
     duplicate_statuses = (409,)
 

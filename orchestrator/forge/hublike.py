@@ -28,6 +28,8 @@ class HubLike:
     headers: ClassVar[dict[str, str]] = {}
     page_size_param = "per_page"
     page_size = 100
+    # The field a status's state is in, in the combined status's list.
+    state_field = "state"
     # HTTP statuses with which creating a pull request says "one is open already".
     duplicate_statuses: tuple[int, ...] = ()
 
@@ -85,7 +87,7 @@ class HubLike:
         )
         found: dict[str, CommitStatus] = {}
         for item in require(data, "statuses", list) or []:
-            status = parse_status(item)
+            status = parse_status(item, state_field=self.state_field)
             found.setdefault(status.context, status)
         return found
 
@@ -134,8 +136,8 @@ def parse_pull(data: Any) -> PullRequest:
     )
 
 
-def parse_status(data: Any) -> CommitStatus:
-    state = str(require(data, "state", str))
+def parse_status(data: Any, *, state_field: str = "state") -> CommitStatus:
+    state = str(require(data, state_field, str))
     known = {s.value for s in StatusState}
     return CommitStatus(
         context=str(require(data, "context", str)),
