@@ -13,7 +13,8 @@ import pytest
 
 from e2e.forge import GiteaServer
 from orchestrator.errors import ForgeUnreachable, MergeRefused
-from orchestrator.forge import CommitStatus, Forge, StatusState, connect
+from orchestrator.forge import CommitStatus, Forge, PullRequest, StatusState, connect
+from orchestrator.forge.gitea import Gitea
 from orchestrator.forge.webhooks import refs_named, verify
 from tests.integration.forge.conftest import BusRepo
 
@@ -247,3 +248,29 @@ def test_a_stopped_forge_is_unreachable_and_answers_again_after_restart(
         gitea.start()
     forge.set_status(sha, CommitStatus(context=HEALTH, state=StatusState.SUCCESS))
     assert forge.statuses(sha)[HEALTH].state is StatusState.SUCCESS
+
+
+def test_losing_the_race_to_open_uses_the_winners_pull_request(bus_repo: BusRepo) -> None:
+    """Another replica opens the pull request between this one's look and its create."""
+    _candidate(bus_repo)
+    winner = bus_repo.server.api(
+        "POST",
+        f"/repos/{bus_repo.full_name}/pulls",
+        {"head": HEAD, "base": "production", "title": "winner", "body": "first"},
+    )
+    assert winner.status == 201, winner.data
+    forge = bus_repo.forge
+    assert isinstance(forge, Gitea)
+    looks = [None]
+    real_find = forge.find_pull_request
+
+    def find_after_the_race(*, head: str) -> PullRequest | None:
+        # The first look happened before the winner's create; later ones see it.
+        return looks.pop() if looks else real_find(head=head)
+
+    forge.find_pull_request = find_after_the_race  # type: ignore[method-assign]
+    pull = forge.open_pull_request(head=HEAD, base="production", title="mine", body="second")
+
+    assert pull.number == winner.data["number"]
+    assert (pull.title, pull.body) == ("mine", "second")
+    assert [p["number"] for p in _open_pulls(bus_repo)] == [pull.number]
