@@ -194,7 +194,10 @@ class GiteaServer:
         raise GiteaError(f"gitea did not answer within {_START_TIMEOUT:.0f}s")
 
     def _create_token(self) -> str:
-        scopes = ["write:repository", "write:issue", "write:user", "write:admin"]
+        return self.create_token(["write:repository", "write:issue", "write:user", "write:admin"])
+
+    def create_token(self, scopes: list[str]) -> str:
+        """A new API token of the admin user with just these scopes."""
         answer = self.api(
             "POST",
             f"/users/{ADMIN_USER}/tokens",

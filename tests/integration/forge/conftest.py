@@ -60,6 +60,16 @@ def gitea(gitea_pool: GiteaPool) -> GiteaServer:
     return gitea_pool.get()
 
 
+# The scopes docs/forges.md tells operators to give the agent's Gitea token.
+AGENT_TOKEN_SCOPES = ["write:repository", "write:issue"]
+
+
+@pytest.fixture(scope="session")
+def agent_token(gitea: GiteaServer) -> str:
+    """A token with only the documented scopes: what the adapter is tested with."""
+    return gitea.create_token(AGENT_TOKEN_SCOPES)
+
+
 @dataclass(frozen=True)
 class BusRepo:
     """A fresh repository on the Gitea, with `staging` as its default branch."""
@@ -72,14 +82,14 @@ class BusRepo:
 
 
 @pytest.fixture
-def bus_repo(gitea: GiteaServer, tmp_path: Path) -> BusRepo:
+def bus_repo(gitea: GiteaServer, agent_token: str, tmp_path: Path) -> BusRepo:
     name = f"bus-{secrets.token_hex(4)}"
     answer = gitea.api(
         "POST", "/user/repos", {"name": name, "auto_init": True, "default_branch": "staging"}
     )
     assert answer.status == 201, answer.data
     token_file = tmp_path / "token"
-    token_file.write_text(gitea.token + "\n")
+    token_file.write_text(agent_token + "\n")
     full_name = f"{ADMIN_USER}/{name}"
     forge = connect(
         kind="gitea", api_url=gitea.api_url, repository=full_name, token_file=token_file
