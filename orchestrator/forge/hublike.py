@@ -85,8 +85,10 @@ class HubLike:
             f"{self.repo}/commits/{quote(sha)}/status",
             query={self.page_size_param: self.page_size},
         )
+        if isinstance(data, dict) and data.get("statuses") is None:
+            return {}  # Gitea's answer for a commit without statuses: `"statuses": null`
         found: dict[str, CommitStatus] = {}
-        for item in require(data, "statuses", list) or []:
+        for item in require(data, "statuses", list):
             status = parse_status(item, state_field=self.state_field)
             found.setdefault(status.context, status)
         return found

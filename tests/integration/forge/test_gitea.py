@@ -15,6 +15,7 @@ from e2e.forge import GiteaServer
 from orchestrator.errors import ForgeUnreachable, MergeRefused
 from orchestrator.forge import CommitStatus, Forge, PullRequest, StatusState, connect
 from orchestrator.forge.gitea import Gitea
+from orchestrator.forge.mirror import mirror_statuses
 from orchestrator.forge.webhooks import refs_named, verify
 from tests.integration.forge.conftest import BusRepo
 
@@ -274,3 +275,24 @@ def test_losing_the_race_to_open_uses_the_winners_pull_request(bus_repo: BusRepo
     assert pull.number == winner.data["number"]
     assert (pull.title, pull.body) == ("mine", "second")
     assert [p["number"] for p in _open_pulls(bus_repo)] == [pull.number]
+
+
+def test_statuses_missed_during_an_outage_catch_up_after_restart(
+    gitea: GiteaServer, bus_repo: BusRepo
+) -> None:
+    sha = _candidate(bus_repo)
+    forge = bus_repo.forge
+    apply = CommitStatus(context="orchestrator/staging/apply", state=StatusState.SUCCESS)
+    health = CommitStatus(context=HEALTH, state=StatusState.SUCCESS, description="healthy")
+    assert mirror_statuses(forge, sha, [apply]) == (apply.context,)
+
+    gitea.stop()
+    try:
+        with pytest.raises(ForgeUnreachable):
+            mirror_statuses(forge, sha, [apply, health])
+    finally:
+        gitea.start()
+
+    assert mirror_statuses(forge, sha, [apply, health]) == (HEALTH,)
+    assert mirror_statuses(forge, sha, [apply, health]) == ()
+    assert forge.statuses(sha) == {apply.context: apply, HEALTH: health}
