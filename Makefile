@@ -1,7 +1,7 @@
 # The two entry points of the README: `make demo` and `make test`.
 # Everything they need is installed on first use: system packages (scripts/system-deps),
-# a virtualenv with the package and its test tools, and the control-plane binaries
-# (built with Go into ~/.cache/orchestrator, outside the repository).
+# a virtualenv with the package and its test tools, the control-plane binaries and a
+# Gitea for the forge tests (built with Go into ~/.cache/orchestrator, outside the repository).
 # Every Python package comes from the lock, requirements/constraints.txt (`make lock`
 # re-resolves it; docs/development.md says when and how).
 
@@ -38,6 +38,7 @@ system-deps:
 
 binaries: $(VENV)/.installed
 	$(PY) -m e2e.controlplane build
+	$(PY) -m e2e.forge build
 
 demo: system-deps $(VENV)/.installed binaries
 	$(VENV)/bin/orchestrator demo --workdir $(DEMO_DIR)

@@ -47,6 +47,13 @@ of the pipeline fails with its own branch, so a note can say which stage broke.
     │   ├── HealthWaitCancelled      a newer revision arrived while waiting
     │   ├── SoakFailed               healthy at first, then not, within the soak period
     │   └── VerificationFailed       also carries the runs' records for the note
+    ├── ForgeError                   carries the forge's API base URL, never the token
+    │   ├── ForgeUnreachable         no answer, a timeout, or a 5xx: worth retrying later
+    │   ├── ForgeAuthFailed          the token was refused (401/403)
+    │   ├── ForgeNotFound            the repository, pull request or comment does not exist
+    │   ├── ForgeResponseInvalid     an answer too large, not JSON, or missing a field
+    │   ├── MergeRefused             the forge declined the merge (protection, conflict)
+    │   └── WebhookRejected          a delivery's signature or size is not acceptable
     ├── PromotionError
     │   ├── GateClosed
     │   └── PromotionSuperseded      the target holds a promotion of a newer revision already
@@ -377,6 +384,45 @@ class VerificationFailed(HealthError):
     ) -> None:
         self.records = tuple(dict(r) for r in records)
         super().__init__(message, refs=refs)
+
+
+# --- forge ----------------------------------------------------------------------
+
+
+class ForgeError(OrchestratorError):
+    """A call to a forge's API failed. `api` is its base URL; the token is never in a message.
+
+    `status` is the HTTP status when the forge answered (0 when it did not).
+    """
+
+    def __init__(self, message: str, *, api: str = "", status: int = 0) -> None:
+        self.api = api
+        self.status = status
+        super().__init__(f"{api}: {message}" if api else message)
+
+
+class ForgeUnreachable(ForgeError):
+    """No answer, a timeout, or a server error: the forge may answer later."""
+
+
+class ForgeAuthFailed(ForgeError):
+    """The forge refused the token (401) or its scopes (403)."""
+
+
+class ForgeNotFound(ForgeError):
+    """The repository, pull request, commit or comment does not exist (or is hidden from us)."""
+
+
+class ForgeResponseInvalid(ForgeError):
+    """An answer larger than the read limit, not JSON, or without a field we need."""
+
+
+class MergeRefused(ForgeError):
+    """The forge declined to merge: required statuses not green, a conflict, or not mergeable."""
+
+
+class WebhookRejected(ForgeError):
+    """A webhook delivery is refused: bad or missing signature, or a body over the size cap."""
 
 
 # --- promotion --------------------------------------------------------------------
