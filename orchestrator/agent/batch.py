@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrator.agent import failpoints
-from orchestrator.agent.record import Phase, Report, Stage
+from orchestrator.record import Phase, Report, Stage
 from orchestrator.errors import GitError, MergeConflict, PromotionSuperseded
 from orchestrator.gitbus.protocol import Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo

@@ -24,7 +24,7 @@ from typing import TypeVar
 from orchestrator.agent import failpoints
 from orchestrator.agent.batch import BatchResult, Promoter
 from orchestrator.agent.leader import Fence
-from orchestrator.agent.record import (
+from orchestrator.record import (
     ROLLBACK_STAGES,
     Phase,
     Report,

@@ -26,7 +26,7 @@ from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.ondemand import register as register_reconcile
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
-from orchestrator.agent.record import Phase, Report
+from orchestrator.record import Phase, Report
 from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler

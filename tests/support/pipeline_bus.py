@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrator.agent.record import Phase, Report, Stage
+from orchestrator.record import Phase, Report, Stage
 from orchestrator.gitbus.protocol import Identity, NoteEntry, utc_timestamp
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.promote.promotion import PromotionRequest, promote

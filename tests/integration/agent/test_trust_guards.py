@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from e2e.controlplane import Cluster
-from orchestrator.agent.record import Phase, Report
+from orchestrator.record import Phase, Report
 from orchestrator.errors import UnknownKind
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from e2e.controlplane import Cluster
 from orchestrator.agent.reconcile import Pipeline
-from orchestrator.agent.record import Phase, Stage
+from orchestrator.record import Phase, Stage
 from orchestrator.cli import main
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient

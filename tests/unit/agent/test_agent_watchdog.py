@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.agent.record import Stage
+from orchestrator.record import Stage
 from orchestrator.agent.server import Request
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
 
