@@ -26,7 +26,6 @@ from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.ondemand import register as register_reconcile
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
-from orchestrator.record import Phase, Report
 from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
@@ -47,6 +46,7 @@ from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.promote.suspension import Suspension, suspension_at
+from orchestrator.record import Phase, Report
 from orchestrator.report import Reporter
 from orchestrator.report.tracing import Tracing
 from orchestrator.settings import GitSettings, Settings

@@ -24,7 +24,7 @@ from orchestrator.record import SUCCESS_PHASES, UNVERIFIED_PHASES, Phase
 # What each --for accepts: a later phase on the way includes the earlier ones.
 # DriftCorrected follows a healthy delivery that was re-applied; it hides the phase
 # before it, so for Promoted the promotion commits decide.
-TARGETS: Final = {
+TARGETS: Final[dict[str, frozenset[Phase]]] = {
     Phase.HEALTHY: SUCCESS_PHASES,
     Phase.WAITING: frozenset({Phase.WAITING, Phase.PROMOTED}),
     Phase.PROMOTED: frozenset({Phase.PROMOTED}),
@@ -69,7 +69,9 @@ def _verdict(
     if delivery is None:
         what = f"revision {revision}" if revision else f"delivery {feature}"
         return Verdict("pending", None, f"{what} is not on {env.name} yet")
-    promoted = delivery.phase == Phase.DRIFT_CORRECTED and any(p.commit for p in delivery.promotions)
+    promoted = delivery.phase == Phase.DRIFT_CORRECTED and any(
+        p.commit for p in delivery.promotions
+    )
     if delivery.phase in TARGETS[target] or (promoted and target != Phase.HEALTHY):
         return Verdict("reached", delivery, delivery.phase or "")
     if delivery.phase == Phase.SUPERSEDED:

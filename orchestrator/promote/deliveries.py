@@ -90,9 +90,7 @@ def carried(
     return [history[0]]
 
 
-def superseded(
-    changes: Sequence[Change], notes: Notes, *, revision: str
-) -> list[Change]:
+def superseded(changes: Sequence[Change], notes: Notes, *, revision: str) -> list[Change]:
     """Carried commits other than `revision` that have no note here yet.
 
     A commit with a verdict of its own (even a failure) keeps it as its word; the

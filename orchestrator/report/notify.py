@@ -27,7 +27,7 @@ from orchestrator.record import Entry, Phase
 Format = Literal["generic", "slack", "cloudevents"]
 SIGNATURE_HEADER = "X-Orchestrator-Signature"
 CLOUDEVENT_TYPE = "dev.orchestrator.delivery.phase"
-_ICONS = {
+_ICONS: dict[str, str] = {
     Phase.FAILED: ":x:",
     Phase.ROLLED_BACK: ":rewind:",
     Phase.HEALTHY: ":white_check_mark:",

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrator.record import Phase, Report, Stage
 from orchestrator.gitbus.protocol import Identity, NoteEntry, utc_timestamp
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.promote.promotion import PromotionRequest, promote
+from orchestrator.record import Phase, Report, Stage
 from tests.support.workrepo import WorkRepo, git
 
 POLICY = """\
