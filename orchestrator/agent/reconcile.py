@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from orchestrator.agent import failpoints
@@ -32,6 +32,7 @@ from orchestrator.agent.decisions import (
     waiting,
 )
 from orchestrator.agent.leader import Fence
+from orchestrator.agent.outcome import Delivered, Outcome, failure
 from orchestrator.agent.ports import ClusterPort, Delivery, GitPort
 from orchestrator.agent.stages import StageFailed, Stages
 from orchestrator.agent.watchdog import StageClock
@@ -39,7 +40,6 @@ from orchestrator.errors import GitError, HealthWaitCancelled, InventoryError, O
 from orchestrator.gitbus.protocol import Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
-from orchestrator.health import DeliveryHealth
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.rollback import rollback_target
@@ -61,45 +61,6 @@ from orchestrator.settings import Settings
 __all__ = ["Delivery", "Outcome", "Pipeline", "Reconciler", "StageFailed"]
 
 log = logging.getLogger("orchestrator.agent")
-
-
-@dataclass
-class Outcome:
-    """What one reconcile did; the daemon uses it for metrics and scheduling."""
-
-    revision: str
-    phase: Phase
-    stage: Stage | None = None
-    message: str = ""
-    changes: ChangeSet = field(default_factory=ChangeSet)
-    health: DeliveryHealth | None = None
-    promotions: list[tuple[str, str]] = field(default_factory=list)  # (target, result)
-    policy: EnvironmentPolicy | None = None
-    retry_at: datetime | None = None  # Waiting: when the closed gate opens
-
-
-def _failure(
-    failed: StageFailed, revision: str, *, message: str, stage: Stage | None = None
-) -> Outcome:
-    """The outcome of a reconcile that stopped at `failed` (stage None: cancelled)."""
-    return Outcome(
-        revision=revision,
-        phase=Phase.FAILED,
-        stage=stage,
-        message=message,
-        changes=failed.changes if failed.changes is not None else ChangeSet(),
-        policy=failed.policy,
-    )
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """A revision applied, healthy and verified: what the promotion step starts from."""
-
-    policy: EnvironmentPolicy
-    delivery: Delivery
-    changes: ChangeSet
-    health: DeliveryHealth
 
 
 class Reconciler(Stages):
@@ -185,7 +146,7 @@ class Reconciler(Stages):
                         "will cover it",
                         revision[:12],
                     )
-                    return _failure(failed, revision, message=str(failed.cause))
+                    return failure(failed, revision, message=str(failed.cause))
                 if not retry_drift_failure(
                     stage=failed.stage, verified=verified, attempt=attempt, retries=retries
                 ):
@@ -202,7 +163,7 @@ class Reconciler(Stages):
                     failed.cause,
                 )
                 if cancel.wait(self.settings.agent.drift_retry_seconds):
-                    return _failure(
+                    return failure(
                         failed, revision, message="cancelled while waiting to look again"
                     )
 
@@ -237,7 +198,7 @@ class Reconciler(Stages):
         cancel: threading.Event,
     ) -> Outcome:
         """Record a failed stage (once: a failure repeated by drift runs is not noted again)."""
-        outcome = _failure(failed, revision, message=str(failed.cause), stage=failed.stage)
+        outcome = failure(failed, revision, message=str(failed.cause), stage=failed.stage)
         log.warning("%s: %s: %s", revision[:12], failed.stage, failed.cause)
         if not repeats(latest, phase=Phase.FAILED, stage=failed.stage, message=outcome.message):
             entry = report.entry(Phase.FAILED, stage=failed.stage, message=outcome.message)
