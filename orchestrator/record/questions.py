@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from orchestrator.record.entry import Entry
+from orchestrator.record.entry import Entry, PromotionRecord
 from orchestrator.record.phases import (
     PROMOTION_STAGES,
     UNVERIFIED_PHASES,
@@ -69,6 +69,19 @@ def promoted_targets(entries: Iterable[Entry], *, revision: str) -> set[str]:
         if entry.phase in (Phase.PROMOTED, Phase.SUPERSEDED) and entry.revision == revision:
             done.update(p.target for p in entry.promotions)
     return done
+
+
+def promotions_by_target(entries: Iterable[Entry]) -> tuple[PromotionRecord, ...]:
+    """Every target's promotion as the entries record it, a later entry's word winning.
+
+    A fan-out that failed half-way records the targets it reached and the retry
+    records the rest, so the union over all entries is what was produced. Sorted
+    by target; records without a ref (a refused push) do not count.
+    """
+    found: dict[str, PromotionRecord] = {}
+    for entry in entries:
+        found.update((p.target, p) for p in entry.promotions if p.ref is not None)
+    return tuple(found[target] for target in sorted(found))
 
 
 def failed_here(entries: Sequence[Entry]) -> bool:
