@@ -26,7 +26,6 @@ from orchestrator.agent.metrics import ApplyAction, Metrics
 from orchestrator.agent.ondemand import register as register_reconcile
 from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
-from orchestrator.agent.record import Phase, Report
 from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
@@ -47,6 +46,7 @@ from orchestrator.kube.client import KubeClient
 from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.promote.suspension import Suspension, suspension_at
+from orchestrator.record import SUCCESS_PHASES, Phase, Report
 from orchestrator.report import Reporter
 from orchestrator.report.tracing import Tracing
 from orchestrator.settings import GitSettings, Settings
@@ -54,9 +54,6 @@ from orchestrator.settings import GitSettings, Settings
 log = logging.getLogger("orchestrator.agent")
 
 PUBLISH_LABEL = "orchestrator.dev/publish"
-_SUCCESS = frozenset(
-    {Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED, Phase.SUPERSEDED}
-)
 FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
 
@@ -211,7 +208,9 @@ class DeliverWork:
             watcher.join()
         self.readiness.mark_cluster()
         elapsed = time.monotonic() - started
-        result = "success" if outcome.phase in _SUCCESS else str(outcome.stage or outcome.phase)
+        result = (
+            "success" if outcome.phase in SUCCESS_PHASES else str(outcome.stage or outcome.phase)
+        )
         self.metrics.observe_reconcile(seconds=elapsed, result=result)
         self.metrics.count_applied_many(
             {
@@ -227,7 +226,7 @@ class DeliverWork:
             self.metrics.set_health(outcome.health.status)
         for target, promotion in outcome.promotions:
             self.metrics.count_promotion(target=target, result=promotion)
-        if outcome.phase in _SUCCESS:
+        if outcome.phase in SUCCESS_PHASES:
             self.metrics.mark_reconciled()
         if outcome.phase is Phase.WAITING and outcome.retry_at and self.wake_at is not None:
             self.wake_at(outcome.retry_at)

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 from e2e.controlplane import Cluster
 from orchestrator.agent.reconcile import Pipeline
-from orchestrator.agent.record import Phase, Stage
 from orchestrator.cli import main
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient
 from orchestrator.promote.source import checked_delivery
+from orchestrator.record import Phase, Stage
 from orchestrator.settings import Settings
 from tests.support.workrepo import WorkRepo, git
 
