@@ -29,9 +29,9 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from orchestrator.agent.server import Request, Response, Routes
 from orchestrator.errors import OrchestratorError
 from orchestrator.promote.pipeline import PipelineView
+from orchestrator.web.transport import Request, Response, Routes
 
 log = logging.getLogger(__name__)
 

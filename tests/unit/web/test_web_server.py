@@ -7,19 +7,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from orchestrator.agent.metrics import Metrics
-from orchestrator.agent.server import (
-    AgentServer,
-    Request,
-    Response,
-    Routes,
-    healthz,
-    readyz_handler,
-    sign,
-    signature_valid,
-    webhook_disabled,
-    webhook_handler,
-)
+from orchestrator.web.metrics import Metrics
+from orchestrator.web.server import AgentServer, healthz, readyz_handler
+from orchestrator.web.transport import Request, Response, Routes
+from orchestrator.web.webhook import sign, signature_valid, webhook_disabled, webhook_handler
 
 SECRET = "It's a Secret to Everybody"
 
