@@ -37,13 +37,13 @@ from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
 from orchestrator.kube.client import KubeClient
-from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.promote.suspension import Suspension, suspension_at
 from orchestrator.report import Reporter
 from orchestrator.report.tracing import Tracing
 from orchestrator.settings import Settings
 from orchestrator.status.page import register as register_pipeline_page
+from orchestrator.status.read import read_pipeline
 from orchestrator.web.metrics import ApplyAction, Metrics
 from orchestrator.web.reconcile import register as register_reconcile
 from orchestrator.wiring import author, open_cluster, open_repo, signer

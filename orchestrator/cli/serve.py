@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-from orchestrator.promote.pipeline import PipelineView
+from orchestrator.status.model import PipelineView
 from orchestrator.status.page import register
 from orchestrator.web.metrics import Metrics
 from orchestrator.web.server import AgentServer

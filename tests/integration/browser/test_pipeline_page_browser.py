@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Page
 
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.status.page import register
+from orchestrator.status.read import read_pipeline
 from orchestrator.web.metrics import Metrics
 from orchestrator.web.server import AgentServer
 from tests.support.pipeline_bus import PipelineBus, build_bus, fail_production

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 
 from orchestrator.errors import RemoteUnreachable
-from orchestrator.promote.pipeline import DeliveryView, EnvironmentView, PipelineView
+from orchestrator.status.model import DeliveryView, EnvironmentView, PipelineView
 from orchestrator.status.page import API_PATH, PAGE_PATH, CachedPipeline, register
 from orchestrator.web.transport import Request, Response, Routes
 
