@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Final, Protocol
 
-from orchestrator.agent.leader import AlwaysLeader, Callback, Fence, LeaderElector
+from orchestrator.agent.leader import LeaderElector
+from orchestrator.agent.leadership import AlwaysLeader, Callback, Fence
 from orchestrator.agent.scheduler import Scheduler, Work
 from orchestrator.kube.client import KubeClient
 from orchestrator.settings import Settings
