@@ -40,34 +40,52 @@ def sign(secret: str | bytes, body: bytes) -> str:
     return SIGNATURE_PREFIX + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def signature_valid(secret: str | bytes, body: bytes, header_value: str) -> bool:
-    """Constant-time check of one `sha256=<hex>` header value."""
-    if not header_value.startswith(SIGNATURE_PREFIX):
+def signature_valid(
+    secret: str | bytes, body: bytes, header_value: str, *, prefix: str = SIGNATURE_PREFIX
+) -> bool:
+    """Constant-time check of one `<prefix><hex>` header value (`sha256=<hex>` by default)."""
+    if not header_value.startswith(prefix):
         return False
-    given = header_value[len(SIGNATURE_PREFIX) :].strip().lower()
+    given = header_value[len(prefix) :].strip().lower()
     expected = sign(secret, body)[len(SIGNATURE_PREFIX) :]
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+class Signed(Protocol):
+    """What a verifier sees of a request: its headers and its body (a `Request` is one)."""
+
+    @property
+    def body(self) -> bytes: ...
+
+    def header(self, name: str) -> str | None: ...
+
+
 class Verifier(Protocol):
-    """One signature format: whether a request carries it, and whether that is valid."""
+    """One signature format: whether a request carries it, and whether that is valid.
 
-    def present(self, request: Request) -> bool: ...
+    Verifiers depend on nothing here but `Signed`'s shape, so a forge's own format
+    is written next to the forge and handed to `webhook_handler`.
+    """
 
-    def valid(self, secret: str, request: Request) -> bool: ...
+    def present(self, request: Signed) -> bool: ...
+
+    def valid(self, secret: str, request: Signed) -> bool: ...
 
 
 @dataclass(frozen=True)
 class HmacHeader:
-    """`<header>: sha256=<hex HMAC-SHA256 of the body>`, as GitHub signs."""
+    """`<header>: <prefix><hex HMAC-SHA256 of the body>`: GitHub's `sha256=` form by
+    default; Gitea's `X-Gitea-Signature` is the same without a prefix."""
 
     header: str
+    prefix: str = SIGNATURE_PREFIX
 
-    def present(self, request: Request) -> bool:
+    def present(self, request: Signed) -> bool:
         return bool(request.header(self.header))
 
-    def valid(self, secret: str, request: Request) -> bool:
-        return signature_valid(secret, request.body, request.header(self.header) or "")
+    def valid(self, secret: str, request: Signed) -> bool:
+        value = request.header(self.header) or ""
+        return signature_valid(secret, request.body, value, prefix=self.prefix)
 
 
 DEFAULT_VERIFIERS: Final[tuple[Verifier, ...]] = (
@@ -112,7 +130,7 @@ def webhook_disabled(_: Request) -> Response:
     return Response.text(HTTPStatus.NOT_FOUND, "webhook disabled (no secret configured)")
 
 
-def verify(secret: str, request: Request, verifiers: Sequence[Verifier]) -> Response | None:
+def verify(secret: str, request: Signed, verifiers: Sequence[Verifier]) -> Response | None:
     """None when one of the request's signatures is valid; else the 401 to answer."""
     carried = [v for v in verifiers if v.present(request)]
     if not carried:
