@@ -19,6 +19,7 @@ from orchestrator.gitbus.signing import Signer, SshSigner
 from orchestrator.kube.client import KubeClient
 from orchestrator.settings import GitSettings, Settings
 
+# What this logs is the agent's start-up ("cluster ... (from ...)"): under its logger.
 log = logging.getLogger("orchestrator.agent")
 
 
@@ -83,10 +84,15 @@ def open_repo(settings: Settings, *, purpose: str = "") -> CacheRepo:
     return open_cache(git, path=path, limits=read_limits(settings))
 
 
-def open_cluster(settings: Settings) -> KubeClient:
+def connect_cluster(settings: Settings) -> KubeClient:
     """`cluster.kubeconfig`, else $KUBECONFIG, else in-cluster, else ~/.kube/config."""
-    kube = KubeClient.connect(
+    return KubeClient.connect(
         kubeconfig=settings.cluster.kubeconfig, context=settings.cluster.context
     )
+
+
+def open_cluster(settings: Settings) -> KubeClient:
+    """The agent's cluster client, saying at start which cluster and from where."""
+    kube = connect_cluster(settings)
     log.info("cluster %s (from %s)", kube.server, kube.origin)
     return kube
