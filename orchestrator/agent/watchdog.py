@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from orchestrator.agent.server import Request, Response
 from orchestrator.record import Stage
+from orchestrator.web.transport import Request, Response
 
 log = logging.getLogger("orchestrator.agent")
 

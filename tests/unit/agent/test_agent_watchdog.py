@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator.agent.server import Request
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
 from orchestrator.record import Stage
+from orchestrator.web.transport import Request
 
 REV = "a" * 40
 
