@@ -334,7 +334,7 @@ def _deliver_role(
     """The deliver role: reconcile the environment's branch, fenced by leadership."""
     metrics = Metrics(environment=settings.agent.environment)
     readiness = Readiness()
-    reporter = build_reporter(settings, kube=kube, metrics=metrics)
+    reporter = build_reporter(settings, kube=kube, repo=repo, metrics=metrics)
     tracing = build_tracing(settings)
     pipeline = Pipeline(
         settings=settings,
@@ -379,9 +379,8 @@ def run_agent(settings: Settings) -> int:
     _add_routes(agent.daemon, settings, force=agent.force, clock=clock)
     if agent.watchdog is not None:
         agent.watchdog.start()
-    sender = agent.reporter.sender if agent.reporter is not None else None
-    if sender is not None:
-        sender.start()
+    if agent.reporter is not None:
+        agent.reporter.start()
     try:
         return agent.daemon.run()
     except KubeError as exc:
@@ -390,8 +389,8 @@ def run_agent(settings: Settings) -> int:
     finally:
         if agent.watchdog is not None:
             agent.watchdog.stop()
-        if sender is not None:
-            sender.stop()
+        if agent.reporter is not None:
+            agent.reporter.stop()
         if agent.tracing is not None:
             agent.tracing.shutdown()
         kube.close()

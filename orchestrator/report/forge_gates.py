@@ -1,0 +1,213 @@
+"""Mirror the note to the forge: pull requests for promotion branches, statuses per gate.
+
+Fed by the pipeline's record hook (every note entry the agent writes), like Events
+and notifications. The note stays the record; this keeps a copy where people review.
+All forge calls happen on a background thread: an entry only updates what the forge
+should show (`desired`), so a forge that is slow or away never holds a reconcile
+back. While it is away, attempts are repeated with growing pauses; when it answers
+again, everything not yet shown is caught up by difference (`mirror_statuses`), and
+repeating that is harmless. Pull requests are found by head branch, so restarts and
+replicas never open a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from orchestrator.errors import ForgeError, MergeRefused
+from orchestrator.forge.mirror import mirror_statuses
+from orchestrator.forge.protocol import CommitStatus, Forge, StatusState
+from orchestrator.gitbus.protocol import NoteEntry
+from orchestrator.record import Entry
+from orchestrator.report.gates import PullRequestWanted, gate_statuses, pull_requests
+
+log = logging.getLogger("orchestrator.report")
+
+# Commits whose desired statuses are remembered once mirrored (a re-post after a
+# forge reset needs them); older ones are forgotten first.
+REMEMBERED_COMMITS = 256
+
+
+@dataclass
+class _Promotion:
+    """A pull request to keep open, and the revision whose gates its head shows."""
+
+    wanted: PullRequestWanted
+    revision: str
+    auto_merge: bool
+    opened: int | None = None  # the pull request's number, once opened
+
+
+@dataclass
+class _Desired:
+    """What the forge should show, per commit, and what it may not show yet."""
+
+    statuses: OrderedDict[str, dict[str, CommitStatus]] = field(default_factory=OrderedDict)
+    dirty: set[str] = field(default_factory=set)
+    promotions: dict[str, _Promotion] = field(default_factory=dict)
+    unopened: set[str] = field(default_factory=set)
+
+
+class ForgeGates:
+    """The record hook that mirrors entries to a forge, and its retrying worker."""
+
+    def __init__(
+        self,
+        *,
+        forge: Forge,
+        pipeline_url: str = "",
+        retry_initial: float = 1.0,
+        retry_max: float = 30.0,
+        auto_merge: Callable[[Entry], bool] = lambda _entry: False,
+    ) -> None:
+        self.forge = forge
+        self.pipeline_url = pipeline_url
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.auto_merge = auto_merge
+        self._desired = _Desired()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the record hook (the agent's thread: never blocks on the forge) ---------------
+
+    def __call__(self, note: NoteEntry) -> None:
+        entry = Entry.of(note)
+        statuses = gate_statuses(entry, target_url=self.pipeline_url)
+        wanted = pull_requests(entry, pipeline_url=self.pipeline_url)
+        merge = bool(wanted) and self.auto_merge(entry)
+        with self._lock:
+            desired = self._desired
+            if statuses:
+                self._want(entry.revision, statuses)
+            for pr in wanted:
+                desired.promotions[pr.head] = _Promotion(pr, entry.revision, merge)
+                desired.unopened.add(pr.head)
+            # A promotion's head shows the gates of the revision it promotes.
+            for promotion in desired.promotions.values():
+                if promotion.revision == entry.revision:
+                    shown = desired.statuses.get(entry.revision, {})
+                    self._want(promotion.wanted.commit, tuple(shown.values()))
+        if statuses or wanted:
+            self._wake.set()
+
+    def _want(self, sha: str, statuses: tuple[CommitStatus, ...]) -> None:
+        table = self._desired.statuses.setdefault(sha, {})
+        table.update({status.context: status for status in statuses})
+        self._desired.statuses.move_to_end(sha)
+        self._desired.dirty.add(sha)
+        while len(self._desired.statuses) > REMEMBERED_COMMITS:
+            oldest = next(iter(self._desired.statuses))
+            if oldest in self._desired.dirty:
+                break  # never forget what is not shown yet
+            del self._desired.statuses[oldest]
+
+    def not_mirrored(self) -> tuple[str, ...]:
+        """What the forge does not show yet: `pull request <head>`, `statuses <sha>`."""
+        with self._lock:
+            return tuple(
+                [f"pull request {head}" for head in sorted(self._desired.unopened)]
+                + [f"statuses {sha[:12]}" for sha in sorted(self._desired.dirty)]
+            )
+
+    # -- the worker ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="forge-gates", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        pause = self.retry_initial
+        away = False
+        while not self._stop.is_set():
+            self._wake.wait(pause if away else None)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.flush()
+            except ForgeError as exc:
+                if not away:
+                    log.warning("forge: %s; will catch up: %s", exc, ", ".join(self.not_mirrored()))
+                away, pause = True, pause if not away else min(pause * 2, self.retry_max)
+                continue
+            except Exception:  # a bug here must not end mirroring for good
+                log.exception("forge: mirroring failed")
+                away = True
+                continue
+            if away:
+                log.info("forge: back; caught up")
+            away, pause = False, self.retry_initial
+
+    def flush(self) -> None:
+        """Open the wanted pull requests, post what differs, merge what may; ForgeError
+        leaves the rest for the next attempt."""
+        for head in self._snapshot_unopened():
+            self._open(head)
+        for sha in self._snapshot_dirty():
+            with self._lock:
+                wanted = tuple(self._desired.statuses.get(sha, {}).values())
+            posted = mirror_statuses(self.forge, sha, wanted)
+            if posted:
+                log.info("forge: %s on %s", ", ".join(posted), sha[:12])
+            with self._lock:
+                if tuple(self._desired.statuses.get(sha, {}).values()) == wanted:
+                    self._desired.dirty.discard(sha)
+        self._merge_green()
+
+    def _open(self, head: str) -> None:
+        with self._lock:
+            promotion = self._desired.promotions[head]
+        pr = promotion.wanted
+        opened = self.forge.open_pull_request(
+            head=pr.head, base=pr.base, title=pr.title, body=pr.body
+        )
+        log.info("forge: pull request #%d %s -> %s", opened.number, pr.head, pr.base)
+        with self._lock:
+            promotion.opened = opened.number
+            if self._desired.promotions.get(head) is promotion:
+                self._desired.unopened.discard(head)
+
+    def _merge_green(self) -> None:
+        """Merge the agent's own pull requests whose gates are all success (auto-merge)."""
+        with self._lock:
+            ready = [
+                p
+                for p in self._desired.promotions.values()
+                if p.auto_merge
+                and p.opened is not None
+                and p.wanted.commit not in self._desired.dirty
+            ]
+        for promotion in ready:
+            shown = self._desired.statuses.get(promotion.wanted.commit, {})
+            if not shown or any(s.state != StatusState.SUCCESS for s in shown.values()):
+                continue
+            assert promotion.opened is not None
+            try:
+                self.forge.merge(promotion.opened, sha=promotion.wanted.commit)
+            except MergeRefused as exc:  # someone else's required check, or merged already
+                log.info("forge: not merging #%d yet: %s", promotion.opened, exc)
+                continue
+            log.info("forge: merged #%d (every gate success)", promotion.opened)
+            with self._lock:
+                self._desired.promotions.pop(promotion.wanted.head, None)
+
+    def _snapshot_unopened(self) -> list[str]:
+        with self._lock:
+            return sorted(self._desired.unopened)
+
+    def _snapshot_dirty(self) -> list[str]:
+        with self._lock:
+            return list(self._desired.dirty)

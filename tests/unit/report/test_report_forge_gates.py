@@ -1,0 +1,176 @@
+"""The forge mirror: one pull request per head, statuses on the revision and the PR head,
+nothing lost while the forge is away, auto-merge only when every gate is green."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from orchestrator.errors import ForgeUnreachable, MergeRefused
+from orchestrator.forge import Comment, CommitStatus, PullRequest, StatusState
+from orchestrator.gitbus.protocol import NoteEntry
+from orchestrator.report.forge_gates import ForgeGates
+
+REV = "a" * 40
+HEAD_COMMIT = "b" * 40
+HEAD = "pr/production/feature-a"
+
+
+class MemoryForge:
+    """A forge as plain dictionaries; `down` makes every call fail like an outage."""
+
+    def __init__(self) -> None:
+        self.pulls: dict[str, PullRequest] = {}
+        self.shown: dict[str, dict[str, CommitStatus]] = {}
+        self.merged: list[int] = []
+        self.down = False
+        self.posts = 0
+
+    def _up(self) -> None:
+        if self.down:
+            raise ForgeUnreachable("connection refused", api="memory", status=0)
+
+    def find_pull_request(self, *, head: str) -> PullRequest | None:
+        self._up()
+        return self.pulls.get(head)
+
+    def open_pull_request(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
+        self._up()
+        number = self.pulls[head].number if head in self.pulls else len(self.pulls) + 1
+        self.pulls[head] = PullRequest(number, head, base, HEAD_COMMIT, title, body, "")
+        return self.pulls[head]
+
+    def set_status(self, sha: str, status: CommitStatus) -> None:
+        self._up()
+        self.posts += 1
+        self.shown.setdefault(sha, {})[status.context] = status
+
+    def statuses(self, sha: str) -> Mapping[str, CommitStatus]:
+        self._up()
+        return dict(self.shown.get(sha, {}))
+
+    def upsert_comment(self, number: int, *, marker: str, body: str) -> Comment:
+        raise NotImplementedError
+
+    def merge(self, number: int, *, sha: str) -> None:
+        self._up()
+        if number in self.merged:
+            raise MergeRefused("merged already", api="memory", status=405)
+        self.merged.append(number)
+
+
+def _note(phase: str, **fields: Any) -> NoteEntry:
+    base: dict[str, Any] = {"environment": "staging", "revision": REV, "delivery": "feature-a"}
+    return NoteEntry(
+        id=phase, at="t", agent="staging-agent", phase=phase, fields={**base, **fields}
+    )
+
+
+HEALTHY = _note("Healthy", health="Healthy (2/2)", runs=[{"name": "smoke", "outcome": "Passed"}])
+PROMOTED = _note(
+    "Promoted",
+    health="Healthy (2/2)",
+    runs=[{"name": "smoke", "outcome": "Passed"}],
+    promotions=[
+        {"target": "production", "ref": f"refs/heads/{HEAD}", "commit": HEAD_COMMIT, "pushed": True}
+    ],
+)
+CONTEXTS = {
+    f"orchestrator/staging/{gate}"
+    for gate in ("apply", "health", "soak", "verification/smoke", "promotion")
+}
+
+
+def _states(forge: MemoryForge, sha: str) -> dict[str, StatusState]:
+    return {context: s.state for context, s in forge.shown.get(sha, {}).items()}
+
+
+def test_a_promotion_opens_one_pull_request_whose_head_shows_every_gate() -> None:
+    forge = MemoryForge()
+    gates = ForgeGates(forge=forge)
+    gates(HEALTHY)
+    gates(PROMOTED)
+    gates.flush()
+    assert list(forge.pulls) == [HEAD]
+    assert forge.pulls[HEAD].base == "production"
+    assert _states(forge, REV) == dict.fromkeys(CONTEXTS, StatusState.SUCCESS)
+    assert _states(forge, HEAD_COMMIT) == _states(forge, REV)
+    assert gates.not_mirrored() == ()
+
+    # The same entries again (a restarted agent): the same pull request, nothing re-posted.
+    posts = forge.posts
+    again = ForgeGates(forge=forge)
+    again(PROMOTED)
+    again.flush()
+    assert list(forge.pulls) == [HEAD]
+    assert forge.posts == posts
+
+
+def test_what_an_outage_kept_from_the_forge_is_caught_up_when_it_is_back() -> None:
+    forge = MemoryForge()
+    gates = ForgeGates(forge=forge)
+    forge.down = True
+    gates(HEALTHY)
+    gates(PROMOTED)
+    with pytest.raises(ForgeUnreachable):
+        gates.flush()
+    assert set(gates.not_mirrored()) == {
+        f"pull request {HEAD}",
+        f"statuses {HEAD_COMMIT[:12]}",
+        f"statuses {REV[:12]}",
+    }
+    forge.down = False
+    gates.flush()
+    assert list(forge.pulls) == [HEAD]
+    assert set(_states(forge, HEAD_COMMIT)) == CONTEXTS
+    assert gates.not_mirrored() == ()
+
+
+def test_the_worker_retries_with_backoff_until_the_forge_answers() -> None:
+    forge = MemoryForge()
+    gates = ForgeGates(forge=forge, retry_initial=0.05, retry_max=0.2)
+    forge.down = True
+    gates.start()
+    try:
+        gates(PROMOTED)
+        time.sleep(0.3)
+        assert forge.pulls == {}
+        forge.down = False
+        deadline = time.monotonic() + 5
+        while gates.not_mirrored() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gates.not_mirrored() == ()
+        assert set(_states(forge, HEAD_COMMIT)) == CONTEXTS
+    finally:
+        gates.stop()
+
+
+def test_auto_merge_merges_only_an_all_green_head_and_only_when_the_policy_asks() -> None:
+    forge = MemoryForge()
+    manual = ForgeGates(forge=forge)  # default: never merges
+    manual(PROMOTED)
+    manual.flush()
+    assert forge.merged == []
+
+    forge = MemoryForge()
+    auto = ForgeGates(forge=forge, auto_merge=lambda entry: entry.environment == "staging")
+    auto(PROMOTED)
+    auto.flush()
+    assert forge.merged == [1]
+
+    forge = MemoryForge()
+    waiting = ForgeGates(forge=forge, auto_merge=lambda _entry: True)
+    waiting(PROMOTED)
+    failed_run = _note(
+        "Failed", stage="VerificationFailed", runs=[{"name": "smoke", "outcome": "Failed"}]
+    )
+    waiting(failed_run)  # a drift run's verdict on the same revision turns a gate red
+    waiting.flush()
+    assert (
+        _states(forge, HEAD_COMMIT)["orchestrator/staging/verification/smoke"]
+        == StatusState.FAILURE
+    )
+    assert forge.merged == []
