@@ -358,9 +358,9 @@ def test_a_promotion_is_one_green_pull_request_and_its_merge_reaches_production_
 def test_a_forge_outage_does_not_stop_the_delivery_and_the_gates_catch_up(
     flow: GiteaFlow,
 ) -> None:
-    # A soak keeps the staging agent busy while the forge (and with it the bus) is away.
-    flow.setup(_policy(flow.app_ns, soak="8s"))
-    flow.agent("staging")
+    # A soak keeps the staging agent busy while Gitea (forge and bus) is stopped.
+    flow.setup(_policy(flow.app_ns, soak="4s"))
+    staging = flow.agent("staging")
     delivered = flow.commit(
         "staging",
         {"manifests/app.yaml": _app(flow.app_ns)},
@@ -375,19 +375,21 @@ def test_a_forge_outage_does_not_stop_the_delivery_and_the_gates_catch_up(
     )
     flow.gitea.stop()
     try:
-        # Delivery goes on: the staging cluster runs it, healthy, while Gitea is down.
-        dep = eventually(
+        # The delivery goes on: healthy in the staging cluster while Gitea is away ...
+        eventually(
             "feature-a available in staging",
-            lambda: (
-                (d := flow.deployment("staging"))
-                and (d.get("status", {}).get("readyReplicas") == 2)
-                and d
-            ),
+            lambda: (flow.deployment("staging") or {}).get("status", {}).get("readyReplicas") == 2,
             timeout=60,
             logs=flow.logs,
         )
-        assert dep
-        time.sleep(8)  # through the soak, and past a retry or two of the forge
+        # ... and the agent got to the end of it and found Gitea gone.
+        eventually(
+            "the staging agent meeting the outage",
+            lambda: "cannot write the note" in staging.log(),
+            timeout=60,
+            logs=flow.logs,
+        )
+        assert staging.running
     finally:
         flow.gitea.start()
 
