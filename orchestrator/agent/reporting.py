@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.forge import connect
+from orchestrator.gitbus import protocol
+from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.inventory import inventory_name
@@ -16,6 +19,7 @@ from orchestrator.report.forge_gates import ForgeGates
 from orchestrator.report.tracing import Tracing, otlp_tracing
 from orchestrator.settings import Settings
 from orchestrator.web.metrics import Metrics
+from orchestrator.wiring import open_repo
 
 log = logging.getLogger("orchestrator.report")
 
@@ -94,4 +98,24 @@ def build_forge_gates(settings: Settings, *, repo: CacheRepo) -> ForgeGates | No
         retry_initial=forge.retry_initial_seconds,
         retry_max=forge.retry_max_seconds,
         auto_merge=auto_merge,
+        history=recent_entries(settings),
     )
+
+
+# How many of the latest noted commits a restarted agent mirrors again.
+RECENT_COMMITS = 20
+
+
+def recent_entries(settings: Settings) -> Callable[[], list[NoteEntry]]:
+    """The entries of the environment's most recently noted commits, read through a clone
+    of their own (the forge worker's thread must not share the agent's)."""
+    env = settings.agent.environment
+
+    def read() -> list[NoteEntry]:
+        repo = open_repo(settings, purpose="forge")
+        repo.refresh(protocol.notes_ref(env))
+        documents = [doc for doc in repo.list_notes(env=env).values() if doc.entries]
+        documents.sort(key=lambda doc: doc.entries[-1].at)
+        return [entry for doc in documents[-RECENT_COMMITS:] for entry in doc.entries]
+
+    return read

@@ -6,8 +6,10 @@ All forge calls happen on a background thread: an entry only updates what the fo
 should show (`desired`), so a forge that is slow or away never holds a reconcile
 back. While it is away, attempts are repeated with growing pauses; when it answers
 again, everything not yet shown is caught up by difference (`mirror_statuses`), and
-repeating that is harmless. Pull requests are found by head branch, so restarts and
-replicas never open a second one.
+repeating that is harmless. After a restart, the recent note entries (`history`) are
+read once and mirrored the same way, so what an earlier run could not show is caught
+up too. Pull requests are found by head branch, so restarts and replicas never open
+a second one.
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from orchestrator.errors import ForgeError, MergeRefused
+from orchestrator.errors import (
+    ForgeAuthFailed,
+    ForgeError,
+    ForgeNotFound,
+    ForgeUnreachable,
+    MergeRefused,
+    OrchestratorError,
+)
 from orchestrator.forge.mirror import mirror_statuses
 from orchestrator.forge.protocol import CommitStatus, Forge, StatusState
 from orchestrator.gitbus.protocol import NoteEntry
@@ -63,12 +72,14 @@ class ForgeGates:
         retry_initial: float = 1.0,
         retry_max: float = 30.0,
         auto_merge: Callable[[Entry], bool] = lambda _entry: False,
+        history: Callable[[], Iterable[NoteEntry]] | None = None,
     ) -> None:
         self.forge = forge
         self.pipeline_url = pipeline_url
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self.auto_merge = auto_merge
+        self.history = history
         self._desired = _Desired()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -79,16 +90,23 @@ class ForgeGates:
 
     def __call__(self, note: NoteEntry) -> None:
         entry = Entry.of(note)
+        wanted = pull_requests(entry, pipeline_url=self.pipeline_url)
+        self._take(entry, merge=bool(wanted) and self.auto_merge(entry), open_pulls=True)
+
+    def _take(self, entry: Entry, *, merge: bool, open_pulls: bool) -> None:
+        """Remember what `entry` asks the forge to show; `open_pulls=False` for an entry of
+        an earlier run, whose pull request may have been merged long since (its head
+        still gets the statuses)."""
         statuses = gate_statuses(entry, target_url=self.pipeline_url)
         wanted = pull_requests(entry, pipeline_url=self.pipeline_url)
-        merge = bool(wanted) and self.auto_merge(entry)
         with self._lock:
             desired = self._desired
             if statuses:
                 self._want(entry.revision, statuses)
             for pr in wanted:
                 desired.promotions[pr.head] = _Promotion(pr, entry.revision, merge)
-                desired.unopened.add(pr.head)
+                if open_pulls:
+                    desired.unopened.add(pr.head)
             # A promotion's head shows the gates of the revision it promotes.
             for promotion in desired.promotions.values():
                 if promotion.revision == entry.revision:
@@ -119,6 +137,8 @@ class ForgeGates:
     # -- the worker ----------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.history is not None:
+            self._wake.set()  # catch up on what the note says, first thing
         self._thread = threading.Thread(target=self._run, name="forge-gates", daemon=True)
         self._thread.start()
 
@@ -132,13 +152,13 @@ class ForgeGates:
         pause = self.retry_initial
         away = False
         while not self._stop.is_set():
-            self._wake.wait(pause if away else None)
+            self._wake.wait(pause if away else self._recheck())
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
                 self.flush()
-            except ForgeError as exc:
+            except OrchestratorError as exc:  # the forge (or, catching up, the bus) is away
                 if not away:
                     log.warning("forge: %s; will catch up: %s", exc, ", ".join(self.not_mirrored()))
                 away, pause = True, pause if not away else min(pause * 2, self.retry_max)
@@ -151,15 +171,37 @@ class ForgeGates:
                 log.info("forge: back; caught up")
             away, pause = False, self.retry_initial
 
+    def _recheck(self) -> float | None:
+        """While a pull request waits for others' statuses to merge, look again now and then."""
+        with self._lock:
+            waiting = any(p.auto_merge for p in self._desired.promotions.values())
+        return self.retry_max if waiting else None
+
     def flush(self) -> None:
-        """Open the wanted pull requests, post what differs, merge what may; ForgeError
+        """Open the wanted pull requests, post what differs, merge what may; a ForgeError
         leaves the rest for the next attempt."""
+        if self.history is not None:
+            # Read before anything else: the entries of an earlier run, possibly unmirrored.
+            for note in self.history():
+                self._take(Entry.of(note), merge=False, open_pulls=False)
+            self.history = None
         for head in self._snapshot_unopened():
-            self._open(head)
+            try:
+                self._open(head)
+            except (ForgeUnreachable, ForgeAuthFailed):
+                raise  # the forge is away (or the token is wrong): everything waits
+            except ForgeError as exc:  # this one cannot be opened: say so, go on
+                log.warning("forge: cannot open the pull request of %s: %s", head, exc)
+                with self._lock:
+                    self._desired.unopened.discard(head)
         for sha in self._snapshot_dirty():
             with self._lock:
                 wanted = tuple(self._desired.statuses.get(sha, {}).values())
-            posted = mirror_statuses(self.forge, sha, wanted)
+            try:
+                posted = mirror_statuses(self.forge, sha, wanted)
+            except ForgeNotFound as exc:  # a commit the forge does not have: nothing to show
+                log.warning("forge: cannot show statuses on %s: %s", sha[:12], exc)
+                posted = ()
             if posted:
                 log.info("forge: %s on %s", ", ".join(posted), sha[:12])
             with self._lock:
@@ -191,12 +233,16 @@ class ForgeGates:
                 and p.wanted.commit not in self._desired.dirty
             ]
         for promotion in ready:
-            shown = self._desired.statuses.get(promotion.wanted.commit, {})
-            if not shown or any(s.state != StatusState.SUCCESS for s in shown.values()):
+            sha = promotion.wanted.commit
+            with self._lock:
+                ours = dict(self._desired.statuses.get(sha, {}))
+            # Every status on the head counts, not only ours: another agent's preview too.
+            shown = {**ours, **self.forge.statuses(sha)}
+            if not ours or any(s.state != StatusState.SUCCESS for s in shown.values()):
                 continue
             assert promotion.opened is not None
             try:
-                self.forge.merge(promotion.opened, sha=promotion.wanted.commit)
+                self.forge.merge(promotion.opened, sha=sha)
             except MergeRefused as exc:  # someone else's required check, or merged already
                 log.info("forge: not merging #%d yet: %s", promotion.opened, exc)
                 continue

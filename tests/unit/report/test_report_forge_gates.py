@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.errors import ForgeUnreachable, MergeRefused
+from orchestrator.errors import ForgeError, ForgeUnreachable, MergeRefused
 from orchestrator.forge import Comment, CommitStatus, PullRequest, StatusState
 from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.report.forge_gates import ForgeGates
@@ -174,3 +174,27 @@ def test_auto_merge_merges_only_an_all_green_head_and_only_when_the_policy_asks(
         == StatusState.FAILURE
     )
     assert forge.merged == []
+
+
+def test_a_restarted_agent_mirrors_what_its_recent_notes_say_but_opens_no_old_pull_request() -> (
+    None
+):
+    forge = MemoryForge()
+    gates = ForgeGates(forge=forge, history=lambda: [HEALTHY, PROMOTED])
+    gates.flush()
+    assert _states(forge, REV) == dict.fromkeys(CONTEXTS, StatusState.SUCCESS)
+    assert _states(forge, HEAD_COMMIT) == _states(forge, REV)
+    assert forge.pulls == {}  # it may have been merged long since
+
+
+def test_a_pull_request_the_forge_refuses_does_not_hold_back_the_statuses() -> None:
+    class Refusing(MemoryForge):
+        def open_pull_request(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
+            raise ForgeError("no commits between production and the head", api="m", status=422)
+
+    forge = Refusing()
+    gates = ForgeGates(forge=forge)
+    gates(PROMOTED)
+    gates.flush()
+    assert set(_states(forge, HEAD_COMMIT)) == CONTEXTS
+    assert gates.not_mirrored() == ()
