@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import cast
 
 from orchestrator.agent.lifecycle import Daemon, Readiness, build_daemon
+from orchestrator.agent.preview import preview_polls
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
@@ -354,7 +355,10 @@ def _deliver_role(
     )
     daemon = build_daemon(
         settings,
-        polls={settings.agent.environment: work.poll},
+        polls={
+            settings.agent.environment: work.poll,
+            **preview_polls(settings, reconciler=pipeline, repo=repo, kube=kube, reporter=reporter),
+        },
         drift=work.drift,
         client=kube,
         metrics=metrics,

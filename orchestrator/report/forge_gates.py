@@ -59,6 +59,8 @@ class _Desired:
     dirty: set[str] = field(default_factory=set)
     promotions: dict[str, _Promotion] = field(default_factory=dict)
     unopened: set[str] = field(default_factory=set)
+    # head -> (the candidate commit, marker, body): comments to keep on others' PRs.
+    comments: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 class ForgeGates:
@@ -126,11 +128,22 @@ class ForgeGates:
                 break  # never forget what is not shown yet
             del self._desired.statuses[oldest]
 
+    def show_preview(
+        self, *, head: str, sha: str, status: CommitStatus, marker: str, body: str
+    ) -> None:
+        """A candidate's preview: `status` on `sha`, and one comment with `marker` on the pull
+        request from `head` (once someone has opened it)."""
+        with self._lock:
+            self._want(sha, (status,))
+            self._desired.comments[head] = (sha, marker, body)
+        self._wake.set()
+
     def not_mirrored(self) -> tuple[str, ...]:
         """What the forge does not show yet: `pull request <head>`, `statuses <sha>`."""
         with self._lock:
             return tuple(
                 [f"pull request {head}" for head in sorted(self._desired.unopened)]
+                + [f"preview comment {head}" for head in sorted(self._desired.comments)]
                 + [f"statuses {sha[:12]}" for sha in sorted(self._desired.dirty)]
             )
 
@@ -172,9 +185,12 @@ class ForgeGates:
             away, pause = False, self.retry_initial
 
     def _recheck(self) -> float | None:
-        """While a pull request waits for others' statuses to merge, look again now and then."""
+        """While a pull request waits to be merged or to be opened (for a comment), look again
+        now and then."""
         with self._lock:
-            waiting = any(p.auto_merge for p in self._desired.promotions.values())
+            waiting = self._desired.comments or any(
+                p.auto_merge for p in self._desired.promotions.values()
+            )
         return self.retry_max if waiting else None
 
     def flush(self) -> None:
@@ -207,7 +223,23 @@ class ForgeGates:
             with self._lock:
                 if tuple(self._desired.statuses.get(sha, {}).values()) == wanted:
                     self._desired.dirty.discard(sha)
+        self._comment()
         self._merge_green()
+
+    def _comment(self) -> None:
+        """Keep each preview comment on its pull request; one not opened yet waits."""
+        with self._lock:
+            pending = dict(self._desired.comments)
+        for head, (sha, marker, body) in sorted(pending.items()):
+            pr = self.forge.find_pull_request(head=head)
+            if pr is None:
+                continue
+            if pr.head_sha == sha:
+                self.forge.upsert_comment(pr.number, marker=marker, body=body)
+                log.info("forge: preview on #%d (%s)", pr.number, sha[:12])
+            with self._lock:  # a newer candidate's preview replaces one that moved on
+                if self._desired.comments.get(head) == (sha, marker, body):
+                    del self._desired.comments[head]
 
     def _open(self, head: str) -> None:
         with self._lock:

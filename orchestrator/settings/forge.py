@@ -37,6 +37,11 @@ class ForgeSettings(Group):
         default="",
         description="The pipeline page people open from a status or a pull request (optional).",
     )
+    preview: bool = Field(
+        default=True,
+        description="Preview each pr/<env>/* candidate for this environment: a server-side dry "
+        "run, shown as the status orchestrator/<env>/preview and one pull request comment.",
+    )
     retry_initial_seconds: float = Field(
         default=1.0, gt=0, description="First pause after the forge failed to answer."
     )

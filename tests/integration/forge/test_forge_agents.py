@@ -68,7 +68,7 @@ def _policy(app_ns: str, *, soak: str = "0s", auto_merge: bool = False) -> str:
     )
 
 
-def _app(app_ns: str) -> str:
+def _app(app_ns: str, *, password: str = "") -> str:
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -83,7 +83,16 @@ def _app(app_ns: str) -> str:
         },
     }
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": app_ns}}
-    return yaml.safe_dump_all([namespace, deployment])
+    docs: list[dict[str, Any]] = [namespace, deployment]
+    if password:
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": app_ns},
+            "stringData": {"password": password},
+        }
+        docs.append(secret)
+    return yaml.safe_dump_all(docs)
 
 
 class GiteaFlow:
@@ -177,6 +186,11 @@ class GiteaFlow:
         if answer.status != 200:
             return {}
         return {s["context"]: s["status"] for s in answer.data.get("statuses") or []}
+
+    def comments(self, number: int) -> list[str]:
+        answer = self.gitea.api("GET", f"{self.repo_api}/issues/{number}/comments")
+        assert answer.status == 200, answer.data
+        return [str(c["body"]) for c in answer.data]
 
     def branch_tip(self, branch: str) -> str:
         answer = self.gitea.api("GET", f"{self.repo_api}/branches/{branch}")
@@ -301,9 +315,10 @@ def test_a_promotion_is_one_green_pull_request_and_its_merge_reaches_production_
     flow.protect_production()
     staging = flow.agent("staging")
     production = flow.production_agent()
+    password = f"hunter2-{flow.uid}"
     delivered = flow.commit(
         "staging",
-        {"manifests/app.yaml": _app(flow.app_ns)},
+        {"manifests/app.yaml": _app(flow.app_ns, password=password)},
         message="feature-a\n\nDelivery: feature-a",
     )
 
@@ -318,6 +333,20 @@ def test_a_promotion_is_one_green_pull_request_and_its_merge_reaches_production_
     )
     # The revision the staging agent handled carries the same gates.
     flow.wait_green(delivered, STAGING_CONTEXTS)
+
+    # The production agent previewed the candidate against its own cluster.
+    flow.wait_green(head, {"orchestrator/production/preview"})
+    assert flow.statuses(head)["orchestrator/production/preview"] == "success"
+    (comment,) = eventually(
+        "the preview comment",
+        lambda: [c for c in flow.comments(pull["number"]) if "Preview in `production`" in c],
+        timeout=60,
+        logs=flow.logs,
+    )
+    assert "**3 to create**" in comment
+    for name in (f"Deployment/{flow.app_ns}/web", f"Secret/{flow.app_ns}/creds"):
+        assert name in comment
+    assert password not in comment
 
     # A restart of the staging agent neither opens a second pull request nor loses one.
     staging.stop()

@@ -26,6 +26,7 @@ class MemoryForge:
         self.pulls: dict[str, PullRequest] = {}
         self.shown: dict[str, dict[str, CommitStatus]] = {}
         self.merged: list[int] = []
+        self.comments: dict[tuple[int, str], str] = {}
         self.down = False
         self.posts = 0
 
@@ -53,7 +54,9 @@ class MemoryForge:
         return dict(self.shown.get(sha, {}))
 
     def upsert_comment(self, number: int, *, marker: str, body: str) -> Comment:
-        raise NotImplementedError
+        self._up()
+        self.comments[(number, marker)] = body
+        return Comment(id=number, body=body)
 
     def merge(self, number: int, *, sha: str) -> None:
         self._up()
@@ -197,4 +200,23 @@ def test_a_pull_request_the_forge_refuses_does_not_hold_back_the_statuses() -> N
     gates(PROMOTED)
     gates.flush()
     assert set(_states(forge, HEAD_COMMIT)) == CONTEXTS
+    assert gates.not_mirrored() == ()
+
+
+def test_a_preview_comment_waits_for_the_pull_request_and_is_kept_as_one() -> None:
+    forge = MemoryForge()
+    gates = ForgeGates(forge=forge)
+    preview = CommitStatus(context="orchestrator/production/preview", state=StatusState.SUCCESS)
+    show = {"head": HEAD, "sha": HEAD_COMMIT, "status": preview, "marker": "preview"}
+    gates.show_preview(**show, body="1 to create")
+    gates.flush()
+    assert _states(forge, HEAD_COMMIT) == {preview.context: StatusState.SUCCESS}
+    assert forge.comments == {}
+    assert gates.not_mirrored() == (f"preview comment {HEAD}",)
+
+    forge.open_pull_request(head=HEAD, base="production", title="t", body="b")
+    gates.flush()
+    gates.show_preview(**show, body="1 to create, 1 to change")
+    gates.flush()
+    assert forge.comments == {(1, "preview"): "1 to create, 1 to change"}
     assert gates.not_mirrored() == ()
