@@ -61,6 +61,7 @@ class Previewer:
         tips = self.repo.poll([candidates_pattern(self.env)]).tips
         for ref in set(self.seen) - set(tips):
             del self.seen[ref]  # merged or deleted: nothing to preview any more
+            self.gates.forget_preview(ref.removeprefix(protocol.BRANCH_PREFIX))
         for ref, sha in sorted(tips.items()):
             if self.seen.get(ref) != sha:
                 self.preview(ref.removeprefix(protocol.BRANCH_PREFIX), sha)

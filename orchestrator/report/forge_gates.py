@@ -103,6 +103,13 @@ class ForgeGates:
         wanted = pull_requests(entry, pipeline_url=self.pipeline_url)
         with self._lock:
             desired = self._desired
+            if entry.verified_on and entry.verified_on != entry.revision:
+                # Its verdict is the newer revision's (which contains it): so are its gates.
+                covered = desired.statuses.get(entry.verified_on, {})
+                self._want(
+                    entry.revision,
+                    tuple(s for c, s in covered.items() if not c.endswith("/promotion")),
+                )
             if statuses:
                 self._want(entry.revision, statuses)
             for pr in wanted:
@@ -137,6 +144,11 @@ class ForgeGates:
             self._want(sha, (status,))
             self._desired.comments[head] = (sha, marker, body)
         self._wake.set()
+
+    def forget_preview(self, head: str) -> None:
+        """The candidate is gone (merged or deleted): its comment no longer waits for a PR."""
+        with self._lock:
+            self._desired.comments.pop(head, None)
 
     def not_mirrored(self) -> tuple[str, ...]:
         """What the forge does not show yet: `pull request <head>`, `statuses <sha>`."""

@@ -220,3 +220,42 @@ def test_a_preview_comment_waits_for_the_pull_request_and_is_kept_as_one() -> No
     gates.flush()
     assert forge.comments == {(1, "preview"): "1 to create, 1 to change"}
     assert gates.not_mirrored() == ()
+
+
+def test_a_revision_verified_by_a_newer_one_shows_the_newer_ones_gates_on_its_pull_request() -> (
+    None
+):
+    newer = "d" * 40
+    forge = MemoryForge()
+    gates = ForgeGates(forge=forge)
+    gates(
+        NoteEntry(
+            id="n",
+            at="t",
+            agent="staging-agent",
+            phase="Healthy",
+            fields={
+                "environment": "staging",
+                "revision": newer,
+                "runs": [{"name": "smoke", "outcome": "Passed"}],
+            },
+        )
+    )
+    covered = {"verifiedOn": newer, "health": "Healthy (2/2)"}
+    gates(_note("Superseded", **covered))
+    gates(
+        _note(
+            "Promoted",
+            **covered,
+            promotions=[
+                {
+                    "target": "production",
+                    "ref": f"refs/heads/{HEAD}",
+                    "commit": HEAD_COMMIT,
+                    "pushed": True,
+                }
+            ],
+        )
+    )
+    gates.flush()
+    assert _states(forge, HEAD_COMMIT) == dict.fromkeys(CONTEXTS, StatusState.SUCCESS)
