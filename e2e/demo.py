@@ -397,8 +397,10 @@ def release_through_forge(forge: ForgeBus) -> None:
         for context, status in sorted(forge.statuses(pull["head"]["sha"]).items()):
             detail(f"  {status['status']:<8} {context}: {status['description']}")
         preview = [c for c in forge.comments(pull["number"]) if "Preview in" in c]
-        for line in (preview[0].splitlines() if preview else [])[2:8]:
-            detail(f"  | {line}")
+        for line in preview[0].splitlines() if preview else []:
+            if line.startswith(("###", "**")) or "<code>" in line:
+                shown = line.replace("- <details><summary><code>", "- ").split("</code>")[0]
+                detail(f"  | {shown}")
         say(f"reviewer: merging #{pull['number']} through Gitea's API")
         forge.merge(pull["number"])
 

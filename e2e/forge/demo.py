@@ -141,11 +141,18 @@ class ForgeBus:
             time.sleep(1.0)
         raise SystemExit(f"demo: the pull request from {head} did not turn green in {timeout:.0f}s")
 
-    def merge(self, number: int) -> None:
+    def merge(self, number: int, *, timeout: float = 60) -> None:
+        """Merge through the API; right after another merge into the same base Gitea is
+        still checking this one ("Please try again later"), so ask again for a while."""
         path = f"/repos/{self.full_name}/pulls/{number}/merge"
-        answer = self.server.api("POST", path, {"Do": "merge"})
-        if answer.status != 200:
-            raise SystemExit(f"demo: merging #{number} failed: {answer.data}")
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.server.api("POST", path, {"Do": "merge"})
+            if answer.status == 200:
+                return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"demo: merging #{number} failed: {answer.data}")
+            time.sleep(1.0)
 
     def comments(self, number: int) -> list[str]:
         answer = self.server.api("GET", f"/repos/{self.full_name}/issues/{number}/comments")
