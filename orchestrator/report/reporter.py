@@ -47,7 +47,10 @@ class Reporter:
             if route.wants(entry) and self.sender is not None:
                 self.sender.submit(render(entry, route))
         if self.forge is not None:
-            self.forge(entry)
+            try:
+                self.forge(entry)
+            except Exception:  # the note is written; a mirror's bug must not fail the reconcile
+                log.exception("forge: cannot take the %s entry", entry.phase)
 
     def start(self) -> None:
         """Start the background senders: notifications and the forge mirror."""
