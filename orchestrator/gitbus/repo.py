@@ -56,9 +56,10 @@ from orchestrator.gitbus.auth import (
     strip_credentials,
 )
 from orchestrator.gitbus.limits import ReadLimits, file_over_limit, read_over_limit
-from orchestrator.gitbus.protocol import Identity, NoteDocument, NoteEntry, Trailer
+from orchestrator.gitbus.protocol import Identity, NoteDocument, NoteEntry
 from orchestrator.gitbus.retry import RetryPolicy
 from orchestrator.gitbus.signing import Signer, VerifiedSignature, Verifier
+from orchestrator.gitbus.trailers import Trailer, format_message, parse_trailers
 
 __all__ = [
     "CacheRepo",
@@ -674,7 +675,7 @@ class CacheRepo:
                 author=_identity(commit.author),
                 committer=_identity(commit.committer),
                 message=message,
-                trailers=tuple(protocol.parse_trailers(message)),
+                trailers=tuple(parse_trailers(message)),
                 signed=signature is not None,
             )
 
@@ -706,7 +707,7 @@ class CacheRepo:
         vanish. With a signer the signature goes into the `gpgsig` header,
         byte for byte as `git commit -S` writes it.
         """
-        message = protocol.format_message(subject, body=body, trailers=trailers)
+        message = format_message(subject, body=body, trailers=trailers)
         change = _nest(changes or {})
         base_sha = protocol.check_sha(base_tree) if base_tree is not None else None
         with self._translated():
@@ -770,7 +771,7 @@ class CacheRepo:
         With a signer the merge is signed like any other commit.
         """
         ours_commit, theirs_commit = self._commit(ours), self._commit(theirs)
-        message = protocol.format_message(subject, body=body)
+        message = format_message(subject, body=body)
         with self._translated():
             index = self._repo.merge_commits(ours_commit, theirs_commit)
             if index.conflicts is not None:
