@@ -28,6 +28,7 @@ from orchestrator.errors import (
 )
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus._libgit2 import fetch, notes, push, read, write
+from orchestrator.gitbus._libgit2.errors import translated
 from orchestrator.gitbus._libgit2.paths import safe_parts
 from orchestrator.gitbus._libgit2.people import Person
 from orchestrator.gitbus._libgit2.store import Store, delete_refs, local_refs, local_tip, open_store
@@ -58,7 +59,7 @@ def _rev(rev: str) -> str:
 
 
 def _identity(person: Person) -> Identity:
-    return Identity(name=person.name, email=person.email, when=person.when)
+    return Identity(person.name, person.email, person.when)
 
 
 class CacheRepo:
@@ -191,7 +192,7 @@ class CacheRepo:
             committer=_identity(raw.committer),
             message=raw.message,
             trailers=tuple(parse_trailers(raw.message)),
-            signed=raw.signature is not None,
+            signed=raw.signed,
         )
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
@@ -200,11 +201,11 @@ class CacheRepo:
 
     def verify_commit(self, rev: str, *, verifier: Verifier) -> VerifiedSignature:
         """Who signed the commit; UnsignedCommit or UntrustedSignature if nobody we trust."""
-        raw = read.raw_commit(self._store, _rev(rev))
-        if raw.signature is None:
-            raise UnsignedCommit(f"commit {raw.sha} is not signed", remote=self.remote)
+        sha, signature, payload = read.gpg_signature(self._store, _rev(rev))
+        if signature is None:
+            raise UnsignedCommit(f"commit {sha} is not signed", remote=self.remote)
         try:
-            return verifier.verify(payload=raw.signed_payload, signature=raw.signature.decode())
+            return verifier.verify(payload=payload, signature=signature.decode())
         except GitError as exc:
             exc.remote = exc.remote or self.remote
             raise
@@ -232,14 +233,15 @@ class CacheRepo:
         byte for byte as `git commit -S` writes it.
         """
         message = format_message(subject, body=body, trailers=trailers)
+        base_sha = protocol.check_sha(base_tree) if base_tree is not None else None
         return write.create_commit(
             self._store,
-            parent=_rev(parent) if parent is not None else None,
+            parent=self._written_on(parent) if parent is not None else None,
             message=message,
             author=author,
             committer=committer or author,
             changes=changes or {},
-            base_tree=protocol.check_sha(base_tree) if base_tree is not None else None,
+            base_tree=base_sha,
             sign=signer.sign if signer is not None else None,
         )
 
@@ -277,13 +279,19 @@ class CacheRepo:
         naming the conflicting paths when the change does not apply cleanly.
         """
         parts = [safe_parts(p, remote=self.remote) for p in paths]
+        onto = _rev(onto)
         return write.apply_change(
             self._store,
-            base=_rev(base) if base is not None else None,
-            head=_rev(head),
-            onto=_rev(onto),
+            base=self._written_on(base) if base is not None else None,
+            head=self._written_on(head),
+            onto=onto,
             parts=parts,
         )
+
+    def _written_on(self, rev: str) -> str:
+        """`_rev` for the revisions a write builds on: a malformed one is a GitError there."""
+        with translated(self._store.remote):
+            return _rev(rev)
 
     # --- compare-and-swap pushes -------------------------------------------------
 

@@ -21,7 +21,7 @@ from orchestrator.gitbus.limits import read_over_limit
 
 @dataclass(frozen=True, slots=True)
 class RawCommit:
-    """A commit's header and message; `signature` its gpgsig header, if any."""
+    """A commit's header and message, and whether it carries a signature."""
 
     sha: str
     tree: str
@@ -29,8 +29,7 @@ class RawCommit:
     author: Person
     committer: Person
     message: str
-    signature: bytes | None
-    signed_payload: bytes
+    signed: bool
 
 
 def commit(store: Store, rev: str) -> pygit2.Commit:
@@ -61,7 +60,7 @@ def raw_commit(store: Store, rev: str) -> RawCommit:
     """What a commit says, without its files."""
     found = commit(store, rev)
     with translated(store.remote):
-        signature, payload = found.gpg_signature
+        signature, _ = found.gpg_signature
         return RawCommit(
             sha=str(found.id),
             tree=str(found.tree_id),
@@ -69,9 +68,16 @@ def raw_commit(store: Store, rev: str) -> RawCommit:
             author=person(found.author),
             committer=person(found.committer),
             message=found.message,
-            signature=signature,
-            signed_payload=payload,
+            signed=signature is not None,
         )
+
+
+def gpg_signature(store: Store, rev: str) -> tuple[str, bytes | None, bytes]:
+    """(sha, gpgsig header or None, the signed buffer) of a commit."""
+    found = commit(store, rev)
+    with translated(store.remote):
+        signature, payload = found.gpg_signature
+        return str(found.id), signature, payload
 
 
 def is_ancestor(store: Store, ancestor: str, descendant: str) -> bool:
