@@ -18,7 +18,7 @@ import pygit2
 from orchestrator.errors import AuthenticationFailed, PushRejected
 from orchestrator.gitbus._libgit2.remote import Remote, SshLogin, TokenLogin
 
-ZERO = "0" * 40
+_ZERO = "0" * 40
 
 _PYGIT2_CERTIFICATE_CB = pygit2.callbacks._certificate_check_cb
 _HOSTKEY_LAYOUT_BYTES = 76
@@ -120,7 +120,7 @@ class Callbacks(pygit2.RemoteCallbacks):
 
     def push_negotiation(self, updates: list[pygit2.remotes.PushUpdate]) -> None:
         for update in updates:
-            expected = self._expected.get(update.dst_refname, ZERO) or ZERO
+            expected = self._expected.get(update.dst_refname, _ZERO) or _ZERO
             if str(update.src) != expected and str(update.src) != str(update.dst):
                 raise PushRejected(
                     f"{update.dst_refname} is at {update.src}, expected {expected}",

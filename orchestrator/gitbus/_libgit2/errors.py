@@ -4,11 +4,13 @@ What can be told from the failure's type comes first. Our own callbacks raise
 the project's errors themselves (a refused login, a lost compare-and-swap), and
 pygit2 hands them back unchanged; a refused host key is recorded by the
 certificate callback; and pygit2 turns libgit2's GIT_ENOTFOUND into KeyError.
-Everything else reaches Python as a bare `pygit2.GitError` (or OSError,
-ValueError) carrying only libgit2's message: pygit2 keeps neither the error
-code (GIT_EAUTH, GIT_ENONFASTFORWARD, GIT_ELOCKED, ...) nor the error class
-(network, SSH, HTTP) on the exception. So the rest is told by the words of the
-message, in the fixed order of `RULES`; a message no rule matches is a plain GitError.
+Everything else reaches Python as a `pygit2.GitError`, OSError or ValueError
+carrying only libgit2's message: pygit2 keeps neither the error code
+(GIT_EAUTH, GIT_ENONFASTFORWARD, GIT_ELOCKED, ...) nor the error class
+(network, SSH, HTTP; only system errors become OSError, and those cover a
+refused connection and a missing file alike). So the rest is told by the words
+of the message, in the fixed order of `RULES`; a message no rule matches is a
+plain GitError.
 """
 
 from __future__ import annotations

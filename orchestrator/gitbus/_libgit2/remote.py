@@ -22,7 +22,7 @@ class Revealable(Protocol):
         ...
 
 
-HostKeyCheck = Callable[[str, bytes], "str | None"]
+HostKeyCheck = Callable[[str, bytes], str | None]
 """(host libgit2 connected to, SHA-256 of its key) -> None if trusted, else why not."""
 
 

@@ -37,8 +37,11 @@ class Store:
         return Path(self.repo.path)
 
     def anonymous_remote(self) -> pygit2.Remote:
-        """A fresh remote per operation: pygit2 reports a push rejection only on
-        a remote object that has not pushed before."""
+        """A fresh remote object for one operation.
+
+        pygit2 reports a push rejection only on a remote object that has not
+        pushed before.
+        """
         return self.repo.remotes.create_anonymous(self.remote.url)
 
 
