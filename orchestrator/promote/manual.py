@@ -13,9 +13,10 @@ from typing import Literal
 
 from orchestrator.errors import GateClosed, PromotionError
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, Identity, NoteEntry
+from orchestrator.gitbus.protocol import Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
+from orchestrator.gitbus.trailers import DeliveryTrailers
 from orchestrator.promote.gates import evaluate
 from orchestrator.promote.promotion import PromotionRequest, PromotionResult, promote
 from orchestrator.promote.source import environment_policy_at

@@ -20,8 +20,9 @@ from typing import Any
 
 from orchestrator.errors import GitError, PolicyError
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, NoteDocument, NoteEntry
+from orchestrator.gitbus.protocol import NoteDocument, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo, CommitInfo
+from orchestrator.gitbus.trailers import DELIVERY, DeliveryTrailers
 from orchestrator.promote.policy import POLICY_PATH, Policy, parse_policy
 from orchestrator.promote.source import (
     delivered_trailers,
@@ -645,7 +646,7 @@ def _all_deliveries(repo: CacheRepo, info: CommitInfo) -> tuple[str, ...]:
     """
 
     def names(of: CommitInfo) -> list[str]:
-        return [v for k, v in of.trailers if k.lower() == protocol.DELIVERY.lower()]
+        return [v for k, v in of.trailers if k.lower() == DELIVERY.lower()]
 
     found = names(info)
     if not found and len(info.parents) > 1:

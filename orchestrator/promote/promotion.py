@@ -27,10 +27,11 @@ from typing import Literal
 
 from orchestrator.errors import BranchNotFound, GitError, PromotionSuperseded
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
+from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo, PushResult
 from orchestrator.gitbus.retry import RetryPolicy
 from orchestrator.gitbus.signing import Signer
+from orchestrator.gitbus.trailers import DELIVERY, DeliveryTrailers
 from orchestrator.promote.policy import check_delivery_dir
 from orchestrator.promote.source import delivered_trailers, is_ancestor_or_unknown
 
@@ -76,8 +77,8 @@ class PromotionRequest:
         names = [name for name in self.carries if name != self.feature] + [self.feature]
         if len(names) == 1:
             return pairs
-        rest = [(key, value) for key, value in pairs if key != protocol.DELIVERY]
-        return [(protocol.DELIVERY, name) for name in dict.fromkeys(names)] + rest
+        rest = [(key, value) for key, value in pairs if key != DELIVERY]
+        return [(DELIVERY, name) for name in dict.fromkeys(names)] + rest
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from orchestrator.errors import BranchNotFound, PolicyError
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
+from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
+from orchestrator.gitbus.trailers import DeliveryTrailers
 from orchestrator.manifests import PARAMS_DIR
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.promotion import PromotionResult, changes_for

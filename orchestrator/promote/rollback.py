@@ -18,9 +18,15 @@ from dataclasses import dataclass
 
 from orchestrator.errors import BranchNotFound, PromotionError
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, Identity
+from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
+from orchestrator.gitbus.trailers import (
+    DELIVERY,
+    ROLLBACK_TO,
+    DeliveryTrailers,
+    format_promoted_from,
+)
 from orchestrator.promote.manual import verified_entry
 from orchestrator.promote.promotion import changes_for
 from orchestrator.promote.source import environment_policy_at
@@ -83,8 +89,8 @@ def roll_back(
             ),
             author=author,
             trailers=[
-                (protocol.DELIVERY, delivery),
-                (protocol.ROLLBACK_TO, protocol.format_promoted_from(environment, target)),
+                (DELIVERY, delivery),
+                (ROLLBACK_TO, format_promoted_from(environment, target)),
             ],
             changes=changes,
             signer=signer,

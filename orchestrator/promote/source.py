@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from orchestrator.errors import GitError, ManifestError, PolicyError
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers
 from orchestrator.gitbus.repo import CacheRepo, CommitInfo
+from orchestrator.gitbus.trailers import DELIVERY, DeliveryTrailers, parse_trailers
 from orchestrator.manifests import (
     Limits,
     Manifest,
@@ -146,8 +146,8 @@ def parse_delivery_trailers(message: str) -> DeliveryTrailers:
     try:
         return DeliveryTrailers.from_message(message)
     except ValueError:
-        keys = {k.lower(): v for k, v in protocol.parse_trailers(message)}
-        return DeliveryTrailers(delivery=keys.get(protocol.DELIVERY.lower()))
+        keys = {k.lower(): v for k, v in parse_trailers(message)}
+        return DeliveryTrailers(delivery=keys.get(DELIVERY.lower()))
 
 
 def checked_delivery(name: str) -> str:
@@ -162,7 +162,7 @@ def checked_delivery(name: str) -> str:
     except ValueError:
         shown = name if len(name) <= 80 else name[:80] + "..."
         raise ValueError(
-            f"{protocol.DELIVERY} trailer {shown!r} is not a valid delivery name "
+            f"{DELIVERY} trailer {shown!r} is not a valid delivery name "
             "(letters, digits, '.', '_' and '-', at most 200, not starting with '.' or '-')"
         ) from None
 
