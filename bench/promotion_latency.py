@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from e2e.controlplane import ControlPlane, ensure_binaries  # noqa: E402
-from orchestrator.agent.server import GITHUB_EVENT_HEADER, GITHUB_SIGNATURE_HEADER, sign  # noqa: E402
+from orchestrator.web.webhook import GITHUB_EVENT_HEADER, GITHUB_SIGNATURE_HEADER, sign  # noqa: E402
 
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
 SECRET = "bench-webhook-secret"

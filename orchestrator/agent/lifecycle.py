@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Final, Protocol
 
-from orchestrator.agent.leader import AlwaysLeader, Callback, Fence, LeaderElector
-from orchestrator.agent.metrics import Metrics
+from orchestrator.agent.leader import LeaderElector
+from orchestrator.agent.leadership import AlwaysLeader, Callback, Fence
 from orchestrator.agent.scheduler import Scheduler, Work
-from orchestrator.agent.server import AgentServer, Trigger
 from orchestrator.kube.client import KubeClient
 from orchestrator.settings import Settings
+from orchestrator.web.metrics import Metrics
+from orchestrator.web.server import AgentServer
+from orchestrator.web.webhook import Trigger
 
 log = logging.getLogger(__name__)
 

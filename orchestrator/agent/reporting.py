@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from orchestrator.agent.metrics import Metrics
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.inventory import inventory_name
 from orchestrator.report import Reporter, Route, Sender
 from orchestrator.report.tracing import Tracing, otlp_tracing
 from orchestrator.settings import Settings
+from orchestrator.web.metrics import Metrics
 
 
 def build_reporter(settings: Settings, *, kube: KubeClient, metrics: Metrics) -> Reporter:

@@ -11,20 +11,15 @@ Two roles:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import cast
 
 from orchestrator.agent.lifecycle import Daemon, Readiness, build_daemon
-from orchestrator.agent.metrics import ApplyAction, Metrics
-from orchestrator.agent.ondemand import register as register_reconcile
-from orchestrator.agent.pipeline_page import register as register_pipeline_page
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.record import Phase, Report
 from orchestrator.agent.reporting import build_reporter, build_tracing
@@ -38,18 +33,20 @@ from orchestrator.errors import (
     SettingsError,
 )
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.auth import Auth, HttpsAuth, Secret, SshAuth
-from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.gitbus.signing import Signer, SshSigner
+from orchestrator.gitbus.signing import Signer
 from orchestrator.kube.client import KubeClient
-from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.promote.suspension import Suspension, suspension_at
 from orchestrator.report import Reporter
 from orchestrator.report.tracing import Tracing
-from orchestrator.settings import GitSettings, Settings
+from orchestrator.settings import Settings
+from orchestrator.status.page import register as register_pipeline_page
+from orchestrator.status.read import read_pipeline
+from orchestrator.web.metrics import ApplyAction, Metrics
+from orchestrator.web.reconcile import register as register_reconcile
+from orchestrator.wiring import author, open_cluster, open_repo, signer
 
 log = logging.getLogger("orchestrator.agent")
 
@@ -59,65 +56,6 @@ _SUCCESS = frozenset(
 )
 FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
-
-
-def git_auth(git: GitSettings) -> Auth:
-    """Credentials for the remote, from the git settings (secrets read from their files)."""
-    if git.ssh_key_file is not None:
-        passphrase = git.passphrase_value()
-        return SshAuth(
-            username=git.username,
-            private_key_path=git.ssh_key_file,
-            passphrase=Secret(passphrase) if passphrase else None,
-            known_hosts=git.known_hosts_file,
-            check_host_key=not git.insecure_skip_host_key_check,
-        )
-    token = git.token_value()
-    if token:
-        return HttpsAuth(username=git.username, token=Secret(token))
-    return None
-
-
-def cache_path(settings: Settings) -> Path:
-    """One cache clone per remote URL (and environment) under the configured cache dir."""
-    key = hashlib.sha256(f"{settings.git.url}\0{settings.agent.environment}".encode()).hexdigest()
-    return settings.git.cache_dir / key[:16]
-
-
-def open_repo(settings: Settings) -> CacheRepo:
-    path = cache_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return CacheRepo.open(
-        path, remote_url=settings.git.url, auth=git_auth(settings.git), limits=read_limits(settings)
-    )
-
-
-def read_limits(settings: Settings) -> ReadLimits:
-    """The trust settings' read limits, for every read of a revision this agent makes."""
-    return ReadLimits(
-        max_file_bytes=settings.trust.max_file_bytes,
-        max_revision_bytes=settings.trust.max_revision_bytes,
-    )
-
-
-def open_cluster(settings: Settings) -> KubeClient:
-    """`cluster.kubeconfig`, else $KUBECONFIG, else in-cluster, else ~/.kube/config."""
-    kube = KubeClient.connect(
-        kubeconfig=settings.cluster.kubeconfig, context=settings.cluster.context
-    )
-    log.info("cluster %s (from %s)", kube.server, kube.origin)
-    return kube
-
-
-def signer(settings: Settings) -> Signer | None:
-    return git_signer(settings.git)
-
-
-def git_signer(git: GitSettings) -> Signer | None:
-    """The commit signer `git.signing_key_file` asks for, if any (agents and the CLI alike)."""
-    if git.signing_key_file is None:
-        return None
-    return SshSigner(key_path=git.signing_key_file)
 
 
 @dataclass
@@ -353,15 +291,80 @@ def _add_routes(
         trigger=daemon.scheduler.trigger_now,
         force=force,
     )
-    # Its own cache clone: polling the agent's clone would swallow the agent's next change.
-    page_repo = CacheRepo.open(
-        cache_path(settings).with_name(cache_path(settings).name + "-page"),
-        remote_url=settings.git.url,
-        auth=git_auth(settings.git),
-        limits=read_limits(settings),
-    )
+    page_repo = open_repo(settings, purpose="page")
     register_pipeline_page(daemon.server.routes, read=lambda: read_pipeline(page_repo))
     daemon.server.routes.add("/healthz", liveness_handler(clock), methods=("GET", "HEAD"))
+
+
+@dataclass
+class _Agent:
+    """What `run_agent` starts and stops around the daemon: the role's parts."""
+
+    daemon: Daemon
+    force: Callable[[], None] | None = None
+    watchdog: Watchdog | None = None
+    reporter: Reporter | None = None
+    tracing: Tracing | None = None
+
+
+def _build_role(settings: Settings, *, repo: CacheRepo, kube: KubeClient) -> _Agent:
+    """The build role: publish labelled ConfigMaps; a poll always looks at everything."""
+    if not settings.agent.publish_to:
+        raise OrchestratorError(
+            "agent.publish_to must name the first environment for the build role"
+        )
+    metrics = Metrics(environment=settings.agent.environment)
+    readiness = Readiness()
+    build = BuildWork(
+        settings=settings,
+        repo=repo,
+        kube=kube,
+        readiness=readiness,
+        author=author(settings.git),
+        signer=signer(settings.git),
+    )
+    polls = {settings.agent.environment: build.poll}
+    return _Agent(
+        build_daemon(settings, polls=polls, client=kube, metrics=metrics, readiness=readiness)
+    )
+
+
+def _deliver_role(
+    settings: Settings, *, repo: CacheRepo, kube: KubeClient, clock: StageClock
+) -> _Agent:
+    """The deliver role: reconcile the environment's branch, fenced by leadership."""
+    metrics = Metrics(environment=settings.agent.environment)
+    readiness = Readiness()
+    reporter = build_reporter(settings, kube=kube, metrics=metrics)
+    tracing = build_tracing(settings)
+    pipeline = Pipeline(
+        settings=settings,
+        repo=repo,
+        kube=kube,
+        signer=signer(settings.git),
+        on_record=reporter,
+        tracing=tracing,
+        clock=clock,
+    )
+    work = DeliverWork(
+        pipeline=pipeline,
+        repo=repo,
+        metrics=metrics,
+        readiness=readiness,
+        remote_check_interval=max(settings.git.poll_interval_seconds, 1.0),
+    )
+    daemon = build_daemon(
+        settings,
+        polls={settings.agent.environment: work.poll},
+        drift=work.drift,
+        client=kube,
+        metrics=metrics,
+        readiness=readiness,
+    )
+    pipeline.fence = daemon.leadership.fence  # every write to the bus is fenced
+    work.wake_at = lambda when: daemon.scheduler.run_at(DRIFT_JOB, when)
+    watchdog = Watchdog(clock, report=stuck_stage_recorder(settings))
+    return _Agent(daemon, work.force_next, watchdog, reporter, tracing)
 
 
 def run_agent(settings: Settings) -> int:
@@ -369,99 +372,42 @@ def run_agent(settings: Settings) -> int:
     repo = open_repo(settings)
     kube = open_cluster(settings)
     _check_own_namespace(kube, settings.cluster.namespace)
-    metrics = Metrics(environment=settings.agent.environment)
-    readiness = Readiness()
-    author = Identity(name=settings.git.author_name, email=settings.git.author_email)
-    env = settings.agent.environment
     clock = StageClock()
-    watchdog: Watchdog | None = None
-    reporter: Reporter | None = None
-    tracing: Tracing | None = None
     if settings.agent.role == "build":
-        if not settings.agent.publish_to:
-            raise OrchestratorError(
-                "agent.publish_to must name the first environment for the build role"
-            )
-        force: Callable[[], None] | None = None  # a build poll always looks at everything
-        build = BuildWork(
-            settings=settings,
-            repo=repo,
-            kube=kube,
-            readiness=readiness,
-            author=author,
-            signer=signer(settings),
-        )
-        daemon = build_daemon(
-            settings, polls={env: build.poll}, client=kube, metrics=metrics, readiness=readiness
-        )
+        agent = _build_role(settings, repo=repo, kube=kube)
     else:
-        reporter = build_reporter(settings, kube=kube, metrics=metrics)
-        tracing = build_tracing(settings)
-        pipeline = Pipeline(
-            settings=settings,
-            repo=repo,
-            kube=kube,
-            signer=signer(settings),
-            on_record=reporter,
-            tracing=tracing,
-            clock=clock,
-        )
-        watchdog = Watchdog(clock, report=stuck_stage_recorder(settings, author=author))
-        work = DeliverWork(
-            pipeline=pipeline,
-            repo=repo,
-            metrics=metrics,
-            readiness=readiness,
-            remote_check_interval=max(settings.git.poll_interval_seconds, 1.0),
-        )
-        daemon = build_daemon(
-            settings,
-            polls={env: work.poll},
-            drift=work.drift,
-            client=kube,
-            metrics=metrics,
-            readiness=readiness,
-        )
-        force = work.force_next
-        scheduler = daemon.scheduler
-        pipeline.fence = daemon.leadership.fence  # every write to the bus is fenced
-        work.wake_at = lambda when: scheduler.run_at(DRIFT_JOB, when)
-    _add_routes(daemon, settings, force=force, clock=clock)
-    if watchdog is not None:
-        watchdog.start()
-    sender = reporter.sender if reporter is not None else None
+        agent = _deliver_role(settings, repo=repo, kube=kube, clock=clock)
+    _add_routes(agent.daemon, settings, force=agent.force, clock=clock)
+    if agent.watchdog is not None:
+        agent.watchdog.start()
+    sender = agent.reporter.sender if agent.reporter is not None else None
     if sender is not None:
         sender.start()
     try:
-        return daemon.run()
+        return agent.daemon.run()
     except KubeError as exc:
         log.error("cluster: %s", exc)
         return 1
     finally:
-        if watchdog is not None:
-            watchdog.stop()
+        if agent.watchdog is not None:
+            agent.watchdog.stop()
         if sender is not None:
             sender.stop()
-        if tracing is not None:
-            tracing.shutdown()
+        if agent.tracing is not None:
+            agent.tracing.shutdown()
         kube.close()
 
 
-def stuck_stage_recorder(settings: Settings, *, author: Identity) -> Callable[[Overdue], None]:
+def stuck_stage_recorder(settings: Settings) -> Callable[[Overdue], None]:
     """Notes a stuck stage as Failed, through a clone of its own (the stuck thread holds
     the agent's)."""
-    path = cache_path(settings)
-    repo = CacheRepo.open(
-        path.with_name(path.name + "-watchdog"),
-        remote_url=settings.git.url,
-        auth=git_auth(settings.git),
-        limits=read_limits(settings),
-    )
+    repo = open_repo(settings, purpose="watchdog")
     env = settings.agent.environment
+    who = author(settings.git)
 
     def record(overdue: Overdue) -> None:
         report = Report(environment=env, revision=overdue.revision, agent=settings.agent.identity)
         entry = report.entry(Phase.FAILED, stage=overdue.stage, message=overdue.describe())
-        repo.add_note(env=env, commit=overdue.revision, entries=[entry], author=author)
+        repo.add_note(env=env, commit=overdue.revision, entries=[entry], author=who)
 
     return record

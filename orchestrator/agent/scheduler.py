@@ -22,9 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -34,7 +32,11 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from orchestrator.agent.jobs import Job, JobStats, RunContext, Work
+
 log = logging.getLogger(__name__)
+
+__all__ = ["DRIFT_JOB", "JobStats", "RunContext", "Scheduler", "Work"]
 
 DRIFT_JOB: Final = "drift"
 # How long a worker waits between checks for "give up on this body" and a free slot.
@@ -54,65 +56,13 @@ class _QuietMaxInstances(logging.Filter):
 logging.getLogger("apscheduler.scheduler").addFilter(_QuietMaxInstances())
 
 
-@dataclass(frozen=True, slots=True)
-class RunContext:
-    """What one run of a job is told: why it runs, and whether it should stop."""
-
-    job: str
-    triggered: bool
-    cancel: threading.Event
-    is_leader: Callable[[], bool]
-
-    @property
-    def cancelled(self) -> bool:
-        """Stop at the next safe point: shutdown, lost leadership, or a passed deadline."""
-        return self.cancel.is_set() or not self.is_leader()
-
-    def sleep(self, seconds: float) -> bool:
-        """Wait up to `seconds`; True if cancelled meanwhile (for waits inside work)."""
-        deadline = time.monotonic() + max(0.0, seconds)
-        while not self.cancelled:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.cancel.wait(min(remaining, _POLL_SECONDS))
-        return True
-
-
-Work = Callable[[RunContext], None]
-
-
-@dataclass(frozen=True, slots=True)
-class JobStats:
-    """Counters of one job, for tests and debugging."""
-
-    runs: int
-    skipped_not_leader: int
-    coalesced: int
-    failures: int
-    running: bool
-    pending: bool
-
-
-class _Job:
-    def __init__(self, name: str, func: Work) -> None:
-        self.name = name
-        self.func = func
-        self.running = False
-        self.pending = False
-        self.runs = 0
-        self.skipped_not_leader = 0
-        self.coalesced = 0
-        self.failures = 0
-
-
 class Scheduler:
     """APScheduler's BackgroundScheduler, with the guarantees listed in the module doc."""
 
     def __init__(self, *, is_leader: Callable[[], bool] | None = None) -> None:
         self._is_leader: Callable[[], bool] = is_leader or (lambda: True)
         self._lock = threading.Condition()
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         self._polls: list[str] = []
         self._bodies: set[threading.Thread] = set()
         self._slot = threading.Lock()
@@ -183,7 +133,7 @@ class Scheduler:
         with self._lock:
             if name in self._jobs:
                 raise ValueError(f"a job named {name!r} exists already")
-            self._jobs[name] = _Job(name, func)
+            self._jobs[name] = Job(name, func)
         options: dict[str, Any] = {}
         if run_at_start:
             options["next_run_time"] = datetime.now(UTC)
@@ -354,7 +304,7 @@ class Scheduler:
         self._slot.release()
         return False
 
-    def _run_once(self, job: _Job) -> None:
+    def _run_once(self, job: Job) -> None:
         with self._lock:
             triggered, job.pending = job.pending, False
             cancel = self._cancel

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from orchestrator.agent.record import Stage
-from orchestrator.agent.server import Request, Response
+from orchestrator.web.transport import Request, Response
 
 log = logging.getLogger("orchestrator.agent")
 

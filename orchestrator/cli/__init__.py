@@ -1,7 +1,10 @@
-"""The `orchestrator` command: one module per subcommand, registered on the group here."""
+"""The `orchestrator` command: one module per subcommand, registered on the group here.
+
+`orchestrator agent` is added by `orchestrator.entry`, the installed entry point,
+so that the commands people run do not import the agent.
+"""
 
 from orchestrator.cli import (
-    agent,
     approve,
     check,
     completion,
@@ -20,7 +23,6 @@ from orchestrator.cli import (
 from orchestrator.cli.main import main
 
 for _module in (
-    agent,
     publish,
     approve,
     promote,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from orchestrator.agent.preflight import Check, run_checks
 from orchestrator.cli.common import cluster_options, output_option
 from orchestrator.cli.main import EXIT_FAILED
+from orchestrator.preflight import Check, run_checks
 from orchestrator.settings import load_settings
 
 _COLOUR = {"ok": "green", "warn": "yellow", "fail": "red", "skip": None}

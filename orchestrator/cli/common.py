@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -12,13 +11,13 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from orchestrator.agent.runner import git_auth, git_signer
 from orchestrator.errors import SettingsError
 from orchestrator.gitbus.auth import Auth
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
 from orchestrator.settings import GitSettings
+from orchestrator.wiring import cache_path, git_auth, open_cache, signer
 
 F = TypeVar("F", bound=Callable[..., Any])
 _AUTHOR = re.compile(r"^(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>$")
@@ -44,7 +43,7 @@ def cli_signer(remote: str) -> Signer | None:
     An environment whose policy trusts only signed commits refuses an unsigned
     merge, so `approve`, `publish` and `promote` sign as the agents do.
     """
-    return git_signer(cli_git_settings(_url(remote)))
+    return signer(cli_git_settings(_url(remote)))
 
 
 def cli_git_settings(url: str) -> GitSettings:
@@ -72,9 +71,7 @@ def _url(remote: str) -> str:
 def open_remote(remote: str) -> CacheRepo:
     """A cache clone of `remote`, kept between runs under ~/.cache/orchestrator/repos."""
     url = _url(remote)
-    path = cache_dir() / hashlib.sha256(url.encode()).hexdigest()[:16]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return CacheRepo.open(path, remote_url=url, auth=cli_auth(url))
+    return open_cache(cli_git_settings(url), path=cache_path(cache_dir(), url=url))
 
 
 def author_identity(text: str) -> Identity:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from orchestrator.agent.ondemand import RECONCILE_PATH, reconcile_body, signed_headers
 from orchestrator.cli.common import output_option
 from orchestrator.errors import OrchestratorError
 from orchestrator.gitbus.protocol import check_env
+from orchestrator.web.reconcile import RECONCILE_PATH, reconcile_body, signed_headers
 
 AGENT_URL_ENV = "ORCHESTRATOR_AGENT_URL"
 SECRET_ENV = "ORCHESTRATOR_SERVER__WEBHOOK_SECRET"  # noqa: S105 (a variable name)

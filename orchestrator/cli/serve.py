@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import click
 
-from orchestrator.agent.metrics import Metrics
-from orchestrator.agent.pipeline_page import register
-from orchestrator.agent.server import AgentServer
-from orchestrator.promote.pipeline import PipelineView
+from orchestrator.status.model import PipelineView
+from orchestrator.status.page import register
+from orchestrator.web.metrics import Metrics
+from orchestrator.web.server import AgentServer
 
 
 def parse_address(value: str) -> tuple[str, int]:

@@ -17,8 +17,9 @@ import click
 from orchestrator.cli.common import open_remote, output_option, repo_option
 from orchestrator.cli.main import EXIT_FAILED, EXIT_TIMEOUT
 from orchestrator.gitbus import protocol
-from orchestrator.promote.pipeline import DeliveryView, EnvironmentView, read_pipeline
 from orchestrator.promote.policy import parse_duration
+from orchestrator.status.model import DeliveryView, EnvironmentView
+from orchestrator.status.read import read_pipeline
 
 # What each --for accepts: a later phase on the way includes the earlier ones.
 # DriftCorrected follows a healthy delivery that was re-applied; it hides the phase

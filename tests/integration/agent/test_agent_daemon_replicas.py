@@ -13,10 +13,10 @@ import pytest
 from e2e.controlplane import Cluster
 from orchestrator.agent.leader import LeaderElector, Timing
 from orchestrator.agent.lifecycle import Daemon, Readiness
-from orchestrator.agent.metrics import Metrics
 from orchestrator.agent.scheduler import RunContext, Scheduler
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.lease import LeaseLock
+from orchestrator.web.metrics import Metrics
 
 pytestmark = pytest.mark.controlplane
 

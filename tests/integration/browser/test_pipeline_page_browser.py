@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from orchestrator.agent.metrics import Metrics
-from orchestrator.agent.pipeline_page import register
-from orchestrator.agent.server import AgentServer
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.promote.pipeline import read_pipeline
+from orchestrator.status.page import register
+from orchestrator.status.read import read_pipeline
+from orchestrator.web.metrics import Metrics
+from orchestrator.web.server import AgentServer
 from tests.support.pipeline_bus import PipelineBus, build_bus, fail_production
 
 ARTIFACT = Path(__file__).resolve().parents[3] / "artifacts" / "pipeline-page.png"

@@ -8,10 +8,10 @@ import json
 import re
 from collections.abc import Callable
 
-from orchestrator.agent.pipeline_page import API_PATH, PAGE_PATH, CachedPipeline, register
-from orchestrator.agent.server import Request, Response, Routes
 from orchestrator.errors import RemoteUnreachable
-from orchestrator.promote.pipeline import DeliveryView, EnvironmentView, PipelineView
+from orchestrator.status.model import DeliveryView, EnvironmentView, PipelineView
+from orchestrator.status.page import API_PATH, PAGE_PATH, CachedPipeline, register
+from orchestrator.web.transport import Request, Response, Routes
 
 HOSTILE = "</script><script>alert(1)</script> & <b>"
 

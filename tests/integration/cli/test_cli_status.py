@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import main
-from orchestrator.cli.status import age
+from orchestrator.status.render import age
 from tests.support.pipeline_bus import PipelineBus, build_bus
 from tests.support.signals import default_sigint
 from tests.support.workrepo import WorkRepo

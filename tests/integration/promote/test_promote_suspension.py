@@ -10,8 +10,8 @@ import pytest
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.promote.pipeline import read_pipeline
 from orchestrator.promote.suspension import read_suspension, set_suspended
+from orchestrator.status.read import read_pipeline
 from tests.support.workrepo import WorkRepo, git
 
 ALICE = Identity(name="Alice", email="alice@example.com")

@@ -19,9 +19,9 @@ from orchestrator.agent.lifecycle import (
     build_daemon,
     push_trigger,
 )
-from orchestrator.agent.metrics import Metrics
 from orchestrator.agent.scheduler import RunContext, Scheduler
 from orchestrator.settings import load_settings
+from orchestrator.web.metrics import Metrics
 
 
 def wait_until(what: str, check: Callable[[], bool], timeout: float = 5.0) -> None:

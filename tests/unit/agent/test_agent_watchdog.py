@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from orchestrator.agent.record import Stage
-from orchestrator.agent.server import Request
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
+from orchestrator.web.transport import Request
 
 REV = "a" * 40
 

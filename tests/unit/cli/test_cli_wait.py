@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from orchestrator.cli.wait import verdict
-from orchestrator.promote.pipeline import DeliveryView, EnvironmentView, PromotionLink
+from orchestrator.status.model import DeliveryView, EnvironmentView, PromotionLink
 
 NEW = "b" * 40
 OLD = "a" * 40

@@ -18,15 +18,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Final
 
-from orchestrator.agent.server import (
-    GENERIC_SIGNATURE_HEADER,
-    Handler,
-    Request,
-    Response,
-    Routes,
-    sign,
-    signature_valid,
-)
+from orchestrator.web.transport import Handler, Request, Response, Routes
+from orchestrator.web.webhook import GENERIC_SIGNATURE_HEADER, sign, signature_valid
 
 log = logging.getLogger(__name__)
 

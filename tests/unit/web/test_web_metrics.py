@@ -6,8 +6,8 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from orchestrator.agent.metrics import APPLY_ACTIONS, Metrics
 from orchestrator.health.status import HealthStatus
+from orchestrator.web.metrics import APPLY_ACTIONS, Metrics
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from orchestrator.agent.metrics import Metrics
-from orchestrator.agent.server import AgentServer, Response, sign
 from orchestrator.health.status import HealthStatus
+from orchestrator.web.metrics import Metrics
+from orchestrator.web.server import AgentServer
+from orchestrator.web.transport import Response
+from orchestrator.web.webhook import sign
 from tests.prerequisites import require_command
 
 SECRET = "webhook-secret-for-tests"

@@ -41,74 +41,79 @@ class Metrics:
     def __init__(self, *, environment: str, registry: CollectorRegistry | None = None) -> None:
         self.environment = environment
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
-        env = ("environment",)
-        self._reconcile_duration = Histogram(
+        self._reconcile_duration = self._histogram(
             "orchestrator_reconcile_duration_seconds",
             "Duration of one reconcile, by result (success, or the failing stage's reason).",
-            [*env, "result"],
+            "result",
             buckets=RECONCILE_BUCKETS,
-            registry=self.registry,
         )
-        self._objects_applied = Counter(
+        self._objects_applied = self._counter(
             "orchestrator_objects_applied_total",
             "Objects handled by apply and prune, by what happened to them.",
-            [*env, "action"],
-            registry=self.registry,
+            "action",
         )
-        self._health_status = Gauge(
+        self._health_status = self._gauge(
             "orchestrator_health_status",
             "The delivery's health: 1 for the current status, 0 for the others.",
-            [*env, "status"],
-            registry=self.registry,
+            "status",
         )
-        self._promotions = Counter(
+        self._promotions = self._counter(
             "orchestrator_promotions_total",
             "Promotion attempts, by target environment and result.",
-            [*env, "target", "result"],
-            registry=self.registry,
+            "target",
+            "result",
         )
-        self._delivery_step_duration = Histogram(
+        self._delivery_step_duration = self._histogram(
             "orchestrator_delivery_step_duration_seconds",
             "Duration of one step of applying a delivery to the cluster "
             "(discovery, live, dry-run, crds, apply, prune, inventory).",
-            [*env, "step"],
+            "step",
             buckets=DELIVERY_STEP_BUCKETS,
-            registry=self.registry,
         )
-        self._git_fetch_duration = Histogram(
+        self._git_fetch_duration = self._histogram(
             "orchestrator_git_fetch_duration_seconds",
             "Duration of one fetch from the shared repository.",
-            env,
             buckets=GIT_FETCH_BUCKETS,
-            registry=self.registry,
         )
-        self._last_success = Gauge(
+        self._last_success = self._gauge(
             "orchestrator_last_successful_reconcile_timestamp_seconds",
             "Unix time at which a reconcile last succeeded.",
-            env,
-            registry=self.registry,
         )
-        self._leader = Gauge(
+        self._leader = self._gauge(
             "orchestrator_leader",
             "1 while this replica holds the leader Lease (and may reconcile), else 0.",
-            env,
-            registry=self.registry,
         )
-        self._notifications = Counter(
+        self._notifications = self._counter(
             "orchestrator_notifications_total",
             "Notifications by target and result: sent, failed (attempts used up or refused), "
             "dropped (the queue was full).",
-            [*env, "target", "result"],
-            registry=self.registry,
+            "target",
+            "result",
         )
-        self._drift = Counter(
+        self._drift = self._counter(
             "orchestrator_drift_detected_total",
             "Live objects found changed from the applied revision and put back (self-heal).",
-            env,
-            registry=self.registry,
         )
-        # Pre-create the series whose absence would mislead: rate() needs a starting 0,
-        # and a one-hot gauge should always show every status.
+        self._precreate()
+
+    # Every metric is labelled by environment first, then by `by`.
+
+    def _histogram(
+        self, name: str, documentation: str, *by: str, buckets: tuple[float, ...]
+    ) -> Histogram:
+        labels = ["environment", *by]
+        return Histogram(name, documentation, labels, buckets=buckets, registry=self.registry)
+
+    def _counter(self, name: str, documentation: str, *by: str) -> Counter:
+        return Counter(name, documentation, ["environment", *by], registry=self.registry)
+
+    def _gauge(self, name: str, documentation: str, *by: str) -> Gauge:
+        return Gauge(name, documentation, ["environment", *by], registry=self.registry)
+
+    def _precreate(self) -> None:
+        """The series whose absence would mislead: rate() needs a starting 0, and a
+        one-hot gauge should always show every status."""
+        environment = self.environment
         for action in APPLY_ACTIONS:
             self._objects_applied.labels(environment, action)
         for status in HealthStatus:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.promote.pipeline import Origin, PipelineView, read_pipeline
+from orchestrator.status.model import Origin, PipelineView
+from orchestrator.status.read import read_pipeline
 from tests.support.pipeline_bus import PipelineBus, build_bus, fail_production
 from tests.support.workrepo import WorkRepo
 

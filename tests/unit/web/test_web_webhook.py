@@ -1,4 +1,4 @@
-"""The HTTP handlers, without sockets: webhook signatures, payloads, probes, routing."""
+"""The push webhook, without sockets: signatures, payloads, events."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from orchestrator.agent.metrics import Metrics
-from orchestrator.agent.server import (
-    AgentServer,
-    Request,
-    Response,
-    Routes,
-    healthz,
-    readyz_handler,
+from orchestrator.web.transport import Request
+from orchestrator.web.webhook import (
+    HmacHeader,
     sign,
     signature_valid,
+    verify,
     webhook_disabled,
     webhook_handler,
 )
@@ -177,74 +173,34 @@ def test_the_response_says_when_no_poll_watches_the_ref() -> None:
     assert json.loads(response.body)["triggered"] is False
 
 
-def test_readyz_reports_the_reason() -> None:
-    state = {"ready": False}
+class _TokenHeader:
+    """A signature format of another shape: the secret itself in a header."""
 
-    def readiness() -> tuple[bool, str]:
-        return (True, "ok") if state["ready"] else (False, "waiting for git")
+    def present(self, request: Request) -> bool:
+        return request.header("X-Token") is not None
 
-    readyz = readyz_handler(readiness)
-    response = readyz(Request(method="GET", path="/readyz"))
-    assert (response.status, response.body) == (503, b"waiting for git\n")
-    state["ready"] = True
-    assert readyz(Request(method="GET", path="/readyz")).status == 200
-    assert healthz(Request(method="GET", path="/healthz")).status == 200
+    def valid(self, secret: str, request: Request) -> bool:
+        return request.header("X-Token") == secret
 
 
-def test_routes_dispatch_by_path_and_method() -> None:
-    routes = Routes()
-    routes.add("/", lambda request: Response.text(200, "page"))
-    routes.add("/api/pipeline", lambda request: Response.json(200, {"stages": []}))
-    assert routes.dispatch(Request(method="GET", path="/")).body == b"page\n"
-    assert routes.dispatch(Request(method="HEAD", path="/")).status == 200
-    assert routes.dispatch(Request(method="GET", path="/api/pipeline")).status == 200
-    not_allowed = routes.dispatch(Request(method="POST", path="/"))
-    assert not_allowed.status == 405
-    assert ("Allow", "GET, HEAD") in not_allowed.headers
-    assert routes.dispatch(Request(method="GET", path="/nope")).status == 404
-    with pytest.raises(ValueError, match="starts with"):
-        routes.add("relative", healthz)
+def test_more_signature_formats_plug_in() -> None:
+    triggers = Triggers()
+    hook = webhook_handler(SECRET, triggers, verifiers=(HmacHeader("X-Sig"), _TokenHeader()))
+    assert hook(post(github_push(), **{"X-Token": SECRET})).status == 202
+    assert hook(post(github_push(), **{"X-Sig": sign(SECRET, github_push())})).status == 202
+    assert hook(post(github_push(), **{"X-Token": "guess"})).status == 401
+    # A format not in the list is not looked at, so it is as good as missing.
+    body = github_push()
+    refused = verify(SECRET, post(body, **{"X-Hub-Signature-256": sign(SECRET, body)}), [])
+    assert refused is not None
+    assert refused.body == b"missing signature\n"
+    assert triggers.refs == ["refs/heads/staging", "refs/heads/staging"]
 
 
-def test_the_server_registers_the_documented_routes_and_leaves_room_for_a_page() -> None:
-    server = AgentServer(
-        bind_address="127.0.0.1",
-        port=0,
-        readiness=lambda: (True, "ok"),
-        metrics=Metrics(environment="staging"),
-        trigger=Triggers(),
-        webhook_secret=None,
-    )
-    assert server.routes.paths() == ["/healthz", "/hooks/git", "/metrics", "/readyz"]
-    # Disabled: 404 whatever the method.
-    for method in ("GET", "POST"):
-        assert server.routes.dispatch(Request(method=method, path="/hooks/git")).status == 404
-    server.routes.add("/", lambda request: Response.text(200, "pipeline"))
-    assert "/" in server.routes.paths()
-    with pytest.raises(RuntimeError, match="not running"):
-        _ = server.port
-
-
-def test_metrics_route_serves_the_registry() -> None:
-    metrics = Metrics(environment="staging")
-    server = AgentServer(
-        bind_address="127.0.0.1",
-        port=0,
-        readiness=lambda: (True, "ok"),
-        metrics=metrics,
-        trigger=Triggers(),
-        webhook_secret=SECRET,
-    )
-    response = server.routes.dispatch(Request(method="GET", path="/metrics"))
-    assert response.status == 200
-    assert response.content_type.startswith("text/plain")
-    assert b"orchestrator_leader" in response.body
-    openmetrics = server.routes.dispatch(
-        Request(
-            method="GET",
-            path="/metrics",
-            headers={"Accept": "application/openmetrics-text; version=1.0.0"},
-        )
-    )
-    assert openmetrics.content_type.startswith("application/openmetrics-text")
-    assert openmetrics.body.rstrip().endswith(b"# EOF")
+def test_an_unprefixed_hmac_header_as_gitea_sends() -> None:
+    body = github_push()
+    gitea = HmacHeader("X-Gitea-Signature", prefix="")
+    unprefixed = sign(SECRET, body).removeprefix("sha256=")
+    assert gitea.valid(SECRET, post(body, **{"X-Gitea-Signature": unprefixed}))
+    assert not gitea.valid(SECRET, post(body, **{"X-Gitea-Signature": "0" * 64}))
+    assert not gitea.valid("other", post(body, **{"X-Gitea-Signature": unprefixed}))

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestrator.agent.runner import open_repo
 from orchestrator.errors import Forbidden, OrchestratorError, UnknownKind
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.repo import CacheRepo
@@ -25,6 +24,7 @@ from orchestrator.manifests.manifest import Manifest
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.promote.source import environment_policy_at, manifests_at
 from orchestrator.settings import Settings
+from orchestrator.wiring import connect_cluster, open_repo
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,7 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     kube_box: list[KubeClient] = []
 
     def cluster() -> Check:
-        kube = KubeClient.connect(
-            kubeconfig=settings.cluster.kubeconfig, context=settings.cluster.context
-        )
+        kube = connect_cluster(settings)
         kube_box.append(kube)
         return Check(
             "cluster", "ok", f"{kube.server} (from {kube.origin}), {kube.server_version()}"

@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrator.agent.ondemand import (
+from orchestrator.web.reconcile import (
     MAX_AGE_SECONDS,
     RECONCILE_PATH,
     reconcile_body,
     register,
     signed_headers,
 )
-from orchestrator.agent.server import Request, Response, Routes, sign
+from orchestrator.web.transport import Request, Response, Routes
+from orchestrator.web.webhook import sign
 
 SECRET = "s3cret"
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)

@@ -1,4 +1,8 @@
-"""`orchestrator agent`: run the daemon for one environment."""
+"""The `orchestrator` command as installed: the CLI group with the agent's subcommand.
+
+The CLI never imports the agent; this module sits above both and puts
+`orchestrator agent` next to the commands people run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import click
 
 from orchestrator.agent.runner import run_agent
+from orchestrator.cli import main
 from orchestrator.cli.common import cluster_options
 from orchestrator.settings import load_settings
 
@@ -44,3 +49,8 @@ def command(config_file: Path | None, kubeconfig: Path | None, context: str | No
         config_file=config_file, overrides={"cluster": cluster} if cluster else None
     )
     sys.exit(run_agent(settings))
+
+
+main.add_command(command)
+
+__all__ = ["main"]

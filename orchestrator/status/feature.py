@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.promote.pipeline import PipelineView, PromotionLink, status_of
+from orchestrator.status.model import PipelineView, PromotionLink, status_of
 
 FEATURE_SCHEMA = "orchestrator.feature/v1"
 
