@@ -27,9 +27,11 @@ from orchestrator.agent.batch import Promoter
 from orchestrator.agent.decisions import (
     Verdict,
     after_batch,
+    applied_record,
     healthy_note,
     held_revision,
     waiting,
+    with_health,
 )
 from orchestrator.agent.leader import Fence
 from orchestrator.agent.outcome import Delivered, Outcome, failure
@@ -173,18 +175,18 @@ class Reconciler(Stages):
         changes = ChangeSet()  # what was applied counts even when a step fails
         try:
             with self.timed(Stage.APPLY):
-                self.apply(revision, manifests, policy=policy, report=report, into=changes)
+                self.apply(revision, manifests, policy=policy, into=changes)
+            report.changes, report.objects = applied_record(changes)
             failpoints.reach("after-apply")
-            health = self.check_health(
-                revision, manifests, policy=policy, report=report, cancel=cancel
-            )
+            health = self.check_health(revision, manifests, policy=policy, cancel=cancel)
+            report.health = health.summary
+            report.objects = with_health(report.objects, health)
             failpoints.reach("after-health")
             if policy.verification:
-                self.verify(
-                    revision, policy=policy, delivery=delivery, report=report, cancel=cancel
-                )
+                report.runs = self.verify(revision, policy=policy, delivery=delivery, cancel=cancel)
                 failpoints.reach("after-verification")
         except StageFailed as failed:
+            report.runs = failed.runs or report.runs
             raise failed.within(policy=policy, changes=changes) from failed.cause
         return Delivered(policy=policy, delivery=delivery, changes=changes, health=health)
 
