@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.agent.batch import BatchResult
 from orchestrator.health import DeliveryHealth
 from orchestrator.kube.changeset import ChangeSet
+from orchestrator.promote.batch import BatchResult
 from orchestrator.promote.planning import PromotionPlan
 from orchestrator.record import Entry, Phase, Stage
 

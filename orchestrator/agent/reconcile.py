@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 
 from orchestrator.agent import failpoints
 from orchestrator.agent.adapters import KubeCluster, RepoGit
-from orchestrator.agent.batch import Promoter
 from orchestrator.agent.decisions import (
     Verdict,
     after_batch,
@@ -45,6 +44,7 @@ from orchestrator.gitbus.signing import Signer
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.rollback import rollback_target
+from orchestrator.promote.batch import Promoter
 from orchestrator.promote.planning import decide
 from orchestrator.promote.policy import EnvironmentPolicy
 from orchestrator.record import (
@@ -86,7 +86,9 @@ class Reconciler(Stages):
         self.now = now
         self.on_record = on_record or (lambda _entry: None)
         self.tracing = tracing or Tracing()
-        self.promoter = Promoter(git=git, env=self.env, record=self._record, fence=self._fence)
+        self.promoter = Promoter(
+            git=git, env=self.env, record=self._record, fence=self._fence, reach=failpoints.reach
+        )
 
     @traced("reconcile")
     def reconcile(self, revision: str, *, cancel: threading.Event | None = None) -> Outcome:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from orchestrator.agent.batch import BatchResult
 from orchestrator.agent.decisions import after_batch, healthy_note, held_revision, with_health
 from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.health import DeliveryHealth
 from orchestrator.health.status import HealthStatus, ObjectHealth
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.objectref import ObjectRef
+from orchestrator.promote.batch import BatchResult
 from orchestrator.record import Entry, Phase, Stage
 
 A, B = "a" * 40, "b" * 40

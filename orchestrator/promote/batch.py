@@ -1,7 +1,8 @@
-"""Recording and promoting what a verified revision carries.
+"""The promotion write side: recording and promoting what a verified revision carries.
 
-`promote.deliveries` decides (which deliveries, which still need a note, which
-targets are left); this module writes: a `Superseded` entry on each carried
+`promote.planning` decides (which deliveries, which still need a note, which
+targets are left); this module writes, through a `Pusher` (the agent's Git
+port) and a note writer: a `Superseded` entry on each carried
 commit that was never verified on its own, then one promotion per delivery (or
 one snapshot), each followed at once by a `Promoted` entry on the delivery's own
 commit. Because each delivery's note is written right after its push, and a
@@ -14,19 +15,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from orchestrator.agent import failpoints
-from orchestrator.agent.ports import GitPort
 from orchestrator.errors import GitError, MergeConflict, PromotionSuperseded
 from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.promote.deliveries import Change, Planned
 from orchestrator.promote.planning import request_for
 from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.promotion import PromotionResult
+from orchestrator.promote.promotion import PromotionRequest, PromotionResult
 from orchestrator.record import Entry, Phase, PromotionRecord, Report, Stage
 from orchestrator.record.questions import has_failure
 
-log = logging.getLogger("orchestrator.agent")
+log = logging.getLogger("orchestrator.agent")  # the agent's log: it runs the batch
 
 
 @dataclass
@@ -41,16 +41,27 @@ class BatchResult:
     promoted: list[PromotionRecord] = field(default_factory=list)  # the verified revision's own
 
 
+class Pusher(Protocol):
+    """Where promotions go: the agent's Git port."""
+
+    def push_promotion(
+        self, request: PromotionRequest, *, change: Change | None, fence: Callable[[], None]
+    ) -> PromotionResult:
+        """Push one promotion: `change` on its own, or (None) the revision as a snapshot."""
+
+
 @dataclass(frozen=True)
 class Promoter:
     """Writes the notes and pushes the promotions of one environment's agent."""
 
-    git: GitPort
+    git: Pusher
     env: str
     record: Callable[[str, NoteEntry], None]
     # Runs before every push attempt; raises (LeadershipLost) when this replica's term
     # is over, so a paused leader never pushes after a newer one did.
     fence: Callable[[], None] = lambda: None
+    # Named points between the writes, where crash tests stop the agent (agent.failpoints).
+    reach: Callable[[str], None] = lambda _point: None
 
     def supersede(
         self,
@@ -84,7 +95,7 @@ class Promoter:
         for planned in plans:
             results: list[PromotionRecord] = []
             for target in planned.targets:
-                failpoints.reach("before-promotion-push")
+                self.reach("before-promotion-push")
                 try:
                     result = self._push(planned, target=target, policy=policy, report=report)
                 except PromotionSuperseded as exc:
@@ -102,7 +113,7 @@ class Promoter:
                     batch.promotions.append((target, "failed"))
                     self._promoted(planned, results, report=report)
                     return batch
-                failpoints.reach("after-promotion-push")
+                self.reach("after-promotion-push")
                 log.info(
                     "%s: %s promoted to %s (%s)",
                     report.revision[:12],
@@ -123,7 +134,7 @@ class Promoter:
             self._promoted(planned, results, report=report)
             if planned.change.sha == report.revision:
                 batch.promoted = results
-            failpoints.reach("after-delivery-note")
+            self.reach("after-delivery-note")
         return batch
 
     def _push(
