@@ -21,7 +21,6 @@ from typing import cast
 
 from orchestrator.agent.lifecycle import Daemon, Readiness, build_daemon
 from orchestrator.agent.reconcile import Outcome, Pipeline
-from orchestrator.agent.record import Phase, Report
 from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
@@ -39,6 +38,7 @@ from orchestrator.gitbus.signing import Signer
 from orchestrator.kube.client import KubeClient
 from orchestrator.promote.publish import Publication, publish
 from orchestrator.promote.suspension import Suspension, suspension_at
+from orchestrator.record import SUCCESS_PHASES, Phase, Report
 from orchestrator.report import Reporter
 from orchestrator.report.tracing import Tracing
 from orchestrator.settings import Settings
@@ -51,9 +51,6 @@ from orchestrator.wiring import author, open_cluster, open_repo, signer
 log = logging.getLogger("orchestrator.agent")
 
 PUBLISH_LABEL = "orchestrator.dev/publish"
-_SUCCESS = frozenset(
-    {Phase.HEALTHY, Phase.WAITING, Phase.PROMOTED, Phase.DRIFT_CORRECTED, Phase.SUPERSEDED}
-)
 FEATURE_LABEL = "orchestrator.dev/feature"
 SOURCE_COMMIT_ANNOTATION = "orchestrator.dev/source-commit"
 
@@ -149,7 +146,9 @@ class DeliverWork:
             watcher.join()
         self.readiness.mark_cluster()
         elapsed = time.monotonic() - started
-        result = "success" if outcome.phase in _SUCCESS else str(outcome.stage or outcome.phase)
+        result = (
+            "success" if outcome.phase in SUCCESS_PHASES else str(outcome.stage or outcome.phase)
+        )
         self.metrics.observe_reconcile(seconds=elapsed, result=result)
         self.metrics.count_applied_many(
             {
@@ -165,7 +164,7 @@ class DeliverWork:
             self.metrics.set_health(outcome.health.status)
         for target, promotion in outcome.promotions:
             self.metrics.count_promotion(target=target, result=promotion)
-        if outcome.phase in _SUCCESS:
+        if outcome.phase in SUCCESS_PHASES:
             self.metrics.mark_reconciled()
         if outcome.phase is Phase.WAITING and outcome.retry_at and self.wake_at is not None:
             self.wake_at(outcome.retry_at)

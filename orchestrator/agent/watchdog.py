@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from orchestrator.agent.record import Stage
+from orchestrator.record import Stage
 from orchestrator.web.transport import Request, Response
 
 log = logging.getLogger("orchestrator.agent")

@@ -18,18 +18,19 @@ from orchestrator.cli.common import open_remote, output_option, repo_option
 from orchestrator.cli.main import EXIT_FAILED, EXIT_TIMEOUT
 from orchestrator.gitbus import protocol
 from orchestrator.promote.policy import parse_duration
+from orchestrator.record import SUCCESS_PHASES, UNVERIFIED_PHASES, Phase
 from orchestrator.status.model import DeliveryView, EnvironmentView
 from orchestrator.status.read import read_pipeline
 
 # What each --for accepts: a later phase on the way includes the earlier ones.
 # DriftCorrected follows a healthy delivery that was re-applied; it hides the phase
 # before it, so for Promoted the promotion commits decide.
-TARGETS: Final = {
-    "Healthy": frozenset({"Healthy", "Waiting", "Promoted", "DriftCorrected", "Superseded"}),
-    "Waiting": frozenset({"Waiting", "Promoted"}),
-    "Promoted": frozenset({"Promoted"}),
+TARGETS: Final[dict[str, frozenset[Phase]]] = {
+    Phase.HEALTHY: SUCCESS_PHASES,
+    Phase.WAITING: frozenset({Phase.WAITING, Phase.PROMOTED}),
+    Phase.PROMOTED: frozenset({Phase.PROMOTED}),
 }
-FAILED_PHASES: Final = frozenset({"Failed", "RolledBack"})
+FAILED_PHASES: Final = UNVERIFIED_PHASES
 _HISTORY: Final = 50
 
 
@@ -69,10 +70,12 @@ def _verdict(
     if delivery is None:
         what = f"revision {revision}" if revision else f"delivery {feature}"
         return Verdict("pending", None, f"{what} is not on {env.name} yet")
-    promoted = delivery.phase == "DriftCorrected" and any(p.commit for p in delivery.promotions)
-    if delivery.phase in TARGETS[target] or (promoted and target != "Healthy"):
+    promoted = delivery.phase == Phase.DRIFT_CORRECTED and any(
+        p.commit for p in delivery.promotions
+    )
+    if delivery.phase in TARGETS[target] or (promoted and target != Phase.HEALTHY):
         return Verdict("reached", delivery, delivery.phase or "")
-    if delivery.phase == "Superseded":
+    if delivery.phase == Phase.SUPERSEDED:
         # Healthy, but a newer revision was promoted first: this one never will be.
         return Verdict("failed", delivery, f"Superseded ({delivery.message or 'a newer revision'})")
     if delivery.phase in FAILED_PHASES:
@@ -123,8 +126,8 @@ def _report(verdict_: Verdict, *, environment: str, waited: float, output: str) 
 @click.option(
     "--for",
     "target",
-    type=click.Choice(sorted(TARGETS)),
-    default="Healthy",
+    type=click.Choice(sorted(str(phase) for phase in TARGETS)),
+    default=str(Phase.HEALTHY),
     show_default=True,
     help="Phase to wait for; a later one counts (Promoted is also Healthy).",
 )

@@ -21,23 +21,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from orchestrator.errors import GitError
-from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.promote.source import delivered_trailers
-
-# Phase words of agent/record.py (this layer sits below the agent; a unit test keeps
-# them equal).
-HEALTHY = "Healthy"
-WAITING = "Waiting"
-PROMOTED = "Promoted"
-DRIFT_CORRECTED = "DriftCorrected"
-SUPERSEDED = "Superseded"
-FAILED = "Failed"
-_VERIFIED_HERE = frozenset({HEALTHY, WAITING, PROMOTED, DRIFT_CORRECTED})
+from orchestrator.record import Entry, entries_of
+from orchestrator.record.questions import (
+    failed_here,
+    fallback_delivery,
+    promoted_targets,
+    settled,
+)
 
 HISTORY_LIMIT = 50  # first-parent commits looked at behind a verified revision
 
 Unit = Literal["delivery", "snapshot"]
+Notes = Mapping[str, Sequence[Entry]]  # this environment's entries, per commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,49 +56,13 @@ class Planned:
     carries: tuple[Change, ...]  # the deliveries the promotion names (just `change` per delivery)
 
 
-def promoted_targets(entries: Sequence[NoteEntry], *, revision: str) -> set[str]:
-    """Target environments an entry already settles for `revision`.
-
-    A Promoted entry names the targets it pushed to; a Superseded entry written when
-    the promotion was refused (the target holds a newer revision's promotion) names
-    the target it gave up on, for good.
-    """
-    done: set[str] = set()
-    for entry in entries:
-        if entry.phase not in (PROMOTED, SUPERSEDED) or entry.fields.get("revision") != revision:
-            continue
-        for promotion in entry.fields.get("promotions") or []:
-            if isinstance(promotion, dict) and isinstance(promotion.get("target"), str):
-                done.add(promotion["target"])
-    return done
-
-
-_PROMOTION_STAGES = frozenset({"PromotionConflict", "PromotionFailed"})
-
-
-def _failed_here(entries: Sequence[NoteEntry]) -> bool:
-    """Judged here and found wanting (a stage before promotion failed), never verified.
-
-    Such a delivery is not promoted on its own: a later revision's verdict does
-    not make a refused signature or a failed health check a promotion.
-    """
-    if any(e.phase in _VERIFIED_HERE or e.phase == SUPERSEDED for e in entries):
-        return False
-    return any(
-        e.phase == FAILED and e.fields.get("stage") not in _PROMOTION_STAGES for e in entries
-    )
-
-
-def _settled(entries: Sequence[NoteEntry], *, sha: str, targets: Sequence[str]) -> bool:
-    """Verified here on its own, and promoted to every target (if there are any)."""
-    if not any(e.phase in _VERIFIED_HERE for e in entries):
-        return False
-    return set(targets) <= promoted_targets(entries, revision=sha)
+def _settled(entries: Sequence[Entry], *, sha: str, targets: Sequence[str]) -> bool:
+    return settled(entries, revision=sha, targets=targets)
 
 
 def carried(
     history: Sequence[Change],
-    notes: Mapping[str, Sequence[NoteEntry]],
+    notes: Notes,
     *,
     targets: Sequence[str],
 ) -> list[Change]:
@@ -129,9 +90,7 @@ def carried(
     return [history[0]]
 
 
-def superseded(
-    changes: Sequence[Change], notes: Mapping[str, Sequence[NoteEntry]], *, revision: str
-) -> list[Change]:
+def superseded(changes: Sequence[Change], notes: Notes, *, revision: str) -> list[Change]:
     """Carried commits other than `revision` that have no note here yet.
 
     A commit with a verdict of its own (even a failure) keeps it as its word; the
@@ -142,7 +101,7 @@ def superseded(
 
 def plan(
     changes: Sequence[Change],
-    notes: Mapping[str, Sequence[NoteEntry]],
+    notes: Notes,
     *,
     targets: Sequence[str],
     unit: Unit,
@@ -163,7 +122,7 @@ def plan(
         return [Planned(change=tip, targets=pending, carries=tuple(changes))] if pending else []
     out = []
     for change in changes:
-        if _failed_here(notes.get(change.sha, ())):
+        if failed_here(notes.get(change.sha, ())):
             continue
         done = promoted_targets(notes.get(change.sha, ()), revision=change.sha)
         pending = tuple(t for t in targets if t not in done)
@@ -179,7 +138,7 @@ def read_history(
     env: str,
     targets: Sequence[str],
     limit: int = HISTORY_LIMIT,
-) -> tuple[list[Change], dict[str, list[NoteEntry]]]:
+) -> tuple[list[Change], dict[str, list[Entry]]]:
     """The first-parent chain from `revision` (newest first) and `env`'s notes on it.
 
     Local reads only. The chain ends at the first older commit that `carried`
@@ -187,7 +146,7 @@ def read_history(
     of a settled environment reads two commits, not the whole limit.
     """
     history: list[Change] = []
-    notes: dict[str, list[NoteEntry]] = {}
+    notes: dict[str, list[Entry]] = {}
     sha: str | None = revision
     while sha is not None and len(history) < limit:
         try:
@@ -200,7 +159,7 @@ def read_history(
             Change(
                 sha=sha,
                 parent=parent,
-                feature=trailers.delivery or f"rev-{sha[:12]}",
+                feature=trailers.delivery or fallback_delivery(sha),
                 origin_commit=trailers.source_commit,
             )
         )
@@ -208,7 +167,7 @@ def read_history(
             note = repo.read_note(env=env, commit=sha)
         except GitError:
             note = None  # an unreadable note reads as none: at worst a second Superseded entry
-        notes[sha] = list(note.entries) if note is not None else []
+        notes[sha] = entries_of(note)
         if len(history) > 1 and _settled(notes[sha], sha=sha, targets=targets):
             break
         sha = parent

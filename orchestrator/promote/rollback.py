@@ -30,6 +30,7 @@ from orchestrator.gitbus.trailers import (
 from orchestrator.promote.manual import verified_entry
 from orchestrator.promote.promotion import changes_for
 from orchestrator.promote.source import environment_policy_at
+from orchestrator.record.questions import delivery_name
 
 FIRST_PARENT_WALK_LIMIT = 1_000
 
@@ -66,7 +67,7 @@ def roll_back(
         repo, environment=environment, revision=target, action="rolled back to"
     )
     trailers = DeliveryTrailers.from_message(repo.commit_info(target).message)
-    delivery = str(verified.fields.get("delivery") or trailers.delivery or f"rev-{target[:12]}")
+    delivery = delivery_name(verified.delivery, trailers.delivery, revision=target)
     directory = environment_policy_at(repo, tip, environment=environment).path
 
     def rebuild(current: str | None) -> str | None:

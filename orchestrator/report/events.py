@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from orchestrator.gitbus.protocol import NoteEntry
+from orchestrator.record import Entry, Phase
 
 REPORTING_CONTROLLER = "orchestrator.dev/agent"
-_WARNING_PHASES = frozenset({"Failed", "RolledBack"})
+_WARNING_PHASES = frozenset({Phase.FAILED, Phase.ROLLED_BACK})
 _NOTE_LIMIT = 1024  # the API server refuses a longer note
 _FIELD_LIMIT = 128  # reason, action and reportingInstance
 
@@ -30,14 +31,11 @@ def phase_event(
     entry: NoteEntry, *, namespace: str, regarding: str, reporting_instance: str
 ) -> dict[str, Any]:
     """The Event for one note entry, about the Secret named `regarding`."""
-    fields = entry.fields
-    revision = str(fields.get("revision", ""))
-    environment = str(fields.get("environment", ""))
-    delivery = str(fields.get("delivery", ""))
-    summary = f"{environment}@{revision[:12]}"
-    if delivery:
-        summary += f" ({delivery})"
-    detail = str(fields.get("message") or fields.get("health") or "")
+    typed = Entry.of(entry)
+    summary = f"{typed.environment}@{typed.revision[:12]}"
+    if typed.delivery:
+        summary += f" ({typed.delivery})"
+    detail = typed.message or typed.health
     note = f"{summary}: {entry.phase}" + (f": {detail}" if detail else "")
     return {
         "apiVersion": "events.k8s.io/v1",
@@ -50,7 +48,7 @@ def phase_event(
         "eventTime": _micro_time(entry.at),
         "reportingController": REPORTING_CONTROLLER,
         "reportingInstance": reporting_instance[:_FIELD_LIMIT],
-        "action": str(fields.get("stage") or "Reconcile")[:_FIELD_LIMIT],
+        "action": (typed.stage or "Reconcile")[:_FIELD_LIMIT],
         "reason": entry.phase[:_FIELD_LIMIT],
         "type": "Warning" if entry.phase in _WARNING_PHASES else "Normal",
         "note": _truncate(note, _NOTE_LIMIT),

@@ -22,21 +22,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from orchestrator.gitbus.protocol import NoteEntry
+from orchestrator.record import Entry, Phase
 
 Format = Literal["generic", "slack", "cloudevents"]
 SIGNATURE_HEADER = "X-Orchestrator-Signature"
 CLOUDEVENT_TYPE = "dev.orchestrator.delivery.phase"
-_PAYLOAD_FIELDS = (
-    "environment",
-    "revision",
-    "delivery",
-    "stage",
-    "message",
-    "health",
-    "gate",
-    "rolledBackTo",
-)
-_ICONS = {"Failed": ":x:", "RolledBack": ":rewind:", "Healthy": ":white_check_mark:"}
+_ICONS: dict[str, str] = {
+    Phase.FAILED: ":x:",
+    Phase.ROLLED_BACK: ":rewind:",
+    Phase.HEALTHY: ":white_check_mark:",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,8 +46,7 @@ class Route:
     phases: frozenset[str] = frozenset()  # empty: every phase
 
     def wants(self, entry: NoteEntry) -> bool:
-        environment = str(entry.fields.get("environment", ""))
-        if self.environments and environment not in self.environments:
+        if self.environments and Entry.of(entry).environment not in self.environments:
             return False
         return not self.phases or entry.phase in self.phases
 
@@ -74,21 +68,26 @@ def payload(entry: NoteEntry) -> dict[str, Any]:
     """The generic notification: the entry's identity and the fields people act on."""
     out: dict[str, Any] = {"id": entry.id, "at": entry.at, "agent": entry.agent}
     out["phase"] = entry.phase
-    for key in _PAYLOAD_FIELDS:
-        value = entry.fields.get(key)
-        if value not in (None, ""):
-            out[key] = value
-    promotions = entry.fields.get("promotions")
-    if isinstance(promotions, list):
+    typed = Entry.of(entry)
+    fields = {
+        "environment": typed.environment,
+        "revision": typed.revision,
+        "delivery": typed.delivery,
+        "stage": typed.stage,
+        "message": typed.message,
+        "health": typed.health,
+        "gate": typed.gate,
+        "rolledBackTo": typed.rolled_back_to,
+    }
+    out.update({key: value for key, value in fields.items() if value})
+    if typed.promotions:
         out["promotions"] = [
-            {k: p[k] for k in ("target", "ref", "commit") if k in p}
-            for p in promotions
-            if isinstance(p, dict)
+            {k: v for k, v in (("target", p.target), ("ref", p.ref), ("commit", p.commit)) if v}
+            for p in typed.promotions
         ]
-    runs = entry.fields.get("runs")
-    if isinstance(runs, list):
+    if typed.runs:
         out["runs"] = [
-            {k: r[k] for k in ("name", "outcome") if k in r} for r in runs if isinstance(r, dict)
+            {k: v for k, v in (("name", r.name), ("outcome", r.outcome)) if v} for r in typed.runs
         ]
     return out
 

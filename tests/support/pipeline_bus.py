@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrator.agent.record import Phase, Report, Stage
 from orchestrator.gitbus.protocol import Identity, NoteEntry, utc_timestamp
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.promote.promotion import PromotionRequest, promote
+from orchestrator.record import Phase, PromotionRecord, Report, Stage
 from tests.support.workrepo import WorkRepo, git
 
 POLICY = """\
@@ -94,7 +94,7 @@ class PipelineBus:
             delivery=delivery,
             started=utc_timestamp(when - timedelta(minutes=1)),
             health=health,
-            promotions=list(promotions or []),
+            promotions=[r for p in promotions or [] if (r := PromotionRecord.from_json(p))],
         )
         entry = replace(report.entry(phase, stage=stage, message=message), at=utc_timestamp(when))
         author = STAGING if env == "staging" else PRODUCTION

@@ -19,10 +19,10 @@ import pytest
 import yaml
 
 from e2e.controlplane import Cluster
-from orchestrator.agent.record import Phase, Report
 from orchestrator.errors import UnknownKind
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
+from orchestrator.record import Phase, Report
 from tests.support.workrepo import git
 
 from .trust_env import ENV, POLICY, TrustEnv, capture_logs, config_map, documents, forms, policy

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from orchestrator.agent.record import Phase, Report
 from orchestrator.cli import main
 from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import SshVerifier
+from orchestrator.record import Phase, Report
 from tests.prerequisites import require_command
 from tests.support.workrepo import WorkRepo
 

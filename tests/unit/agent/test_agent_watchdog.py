@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator.agent.record import Stage
 from orchestrator.agent.watchdog import Overdue, StageClock, Watchdog, liveness_handler
+from orchestrator.record import Stage
 from orchestrator.web.transport import Request
 
 REV = "a" * 40

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.agent.record import Phase
 from orchestrator.gitbus.protocol import NoteEntry
-from orchestrator.promote import deliveries
 from orchestrator.promote.deliveries import Change, carried, plan, superseded
+from orchestrator.record import Entry
 
 
 def _sha(n: int) -> str:
@@ -25,27 +24,19 @@ def _chain(*features: str) -> list[Change]:
     ]
 
 
-def _entry(phase: str, sha: str, **fields: Any) -> NoteEntry:
-    return NoteEntry(
+def _entry(phase: str, sha: str, **fields: Any) -> Entry:
+    note = NoteEntry(
         id=f"{phase}-{sha[:6]}",
         at="2026-01-01T00:00:00Z",
         agent="a",
         phase=phase,
         fields={"revision": sha, **fields},
     )
+    return Entry.of(note)
 
 
-def _promoted(sha: str, *targets: str) -> NoteEntry:
+def _promoted(sha: str, *targets: str) -> Entry:
     return _entry("Promoted", sha, promotions=[{"target": t} for t in targets])
-
-
-def test_phase_words_match_the_agents() -> None:
-    assert deliveries.HEALTHY == Phase.HEALTHY
-    assert deliveries.WAITING == Phase.WAITING
-    assert deliveries.PROMOTED == Phase.PROMOTED
-    assert deliveries.DRIFT_CORRECTED == Phase.DRIFT_CORRECTED
-    assert deliveries.SUPERSEDED == Phase.SUPERSEDED
-    assert deliveries.FAILED == Phase.FAILED
 
 
 def test_every_delivery_since_the_last_promoted_revision_is_carried() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.agent.record import Stage, retry_drift_failure
+from orchestrator.record import Stage, retry_drift_failure
 
 
 @pytest.mark.parametrize("stage", [Stage.APPLY, Stage.PRUNE, Stage.HEALTH, Stage.VERIFICATION])

@@ -8,23 +8,15 @@ reach Git through them. `docs/protocol.md` documents the fields.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from orchestrator.gitbus.protocol import NoteEntry, utc_timestamp
-from orchestrator.promote.deliveries import promoted_targets
-
-__all__ = [
-    "MAX_OBJECTS_IN_NOTE",
-    "Phase",
-    "Report",
-    "Stage",
-    "precise_timestamp",
-    "promoted_targets",
-]
+from orchestrator.record.entry import PromotionRecord
+from orchestrator.record.phases import Phase, Stage
 
 MAX_OBJECTS_IN_NOTE = 300
 
@@ -36,38 +28,6 @@ def precise_timestamp() -> str:
     same second as Healthy could sort before it and hide the failure.
     """
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-class Phase(StrEnum):
-    """Where a revision stands in one environment (the `phase` of a note entry)."""
-
-    FAILED = "Failed"  # a stage failed; `stage` and `message` say which and why
-    HEALTHY = "Healthy"  # applied, healthy, soaked and verified
-    WAITING = "Waiting"  # healthy, but a gate keeps the promotion back
-    PROMOTED = "Promoted"  # healthy, and the promotion commits are on the bus
-    ROLLED_BACK = "RolledBack"  # failed, and the last healthy revision was re-applied
-    DRIFT_CORRECTED = "DriftCorrected"  # the cluster had drifted and was re-applied
-    # A newer revision that contains this commit settles it: either that revision
-    # was verified (`verifiedOn`), its verdict covering this commit too, or the
-    # target already holds that revision's promotion (`supersededBy`), so this
-    # one's would replay older content.
-    SUPERSEDED = "Superseded"
-
-
-class Stage(StrEnum):
-    """The failure reasons, one per pipeline stage."""
-
-    ARTIFACT = "ArtifactFailed"
-    POLICY = "PolicyInvalid"
-    SIGNATURE = "SignatureFailed"
-    BUILD = "BuildFailed"
-    NOT_ALLOWED = "NotAllowed"
-    APPLY = "ApplyFailed"
-    PRUNE = "PruneFailed"
-    HEALTH = "HealthCheckFailed"
-    VERIFICATION = "VerificationFailed"
-    PROMOTION = "PromotionFailed"
-    CONFLICT = "PromotionConflict"  # the delivery's change does not apply on the target
 
 
 @dataclass
@@ -83,7 +43,7 @@ class Report:
     objects: list[dict[str, Any]] = field(default_factory=list)
     health: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
-    promotions: list[dict[str, Any]] = field(default_factory=list)
+    promotions: list[PromotionRecord] = field(default_factory=list)
     gate: str = ""
     rolled_back_to: str = ""
     verified_on: str = ""  # the revision whose verdict covers this one (a carried delivery)
@@ -105,7 +65,7 @@ class Report:
             "changes": dict(self.changes),
             "health": self.health,
             "runs": self.runs,
-            "promotions": self.promotions,
+            "promotions": [p.to_json() for p in self.promotions],
             "gate": self.gate,
             "rolledBackTo": self.rolled_back_to,
             "verifiedOn": self.verified_on,
@@ -126,17 +86,8 @@ class Report:
         )
 
 
-# The stages whose failure rolls back (when the policy asks for it), and that a
-# drift run retries first: what the cluster says can change from one look to the next.
-ROLLBACK_STAGES = frozenset({Stage.APPLY, Stage.PRUNE, Stage.HEALTH, Stage.VERIFICATION})
-
-
-def retry_drift_failure(*, stage: Stage, verified: bool, attempt: int, retries: int) -> bool:
-    """Whether a failed run should look again before it counts (and rolls back).
-
-    Only for a revision this agent already verified here (a drift run, or the
-    same revision after a restart): a moment of Unknown health or a hiccup of
-    the API server must not undo a delivery that was fine. A new revision fails
-    at once, since nothing was known good about it.
-    """
-    return verified and stage in ROLLBACK_STAGES and attempt < retries
+def fenced(entry: NoteEntry, *, writer: str, token: int) -> NoteEntry:
+    """`entry` signed with the leader's term: who wrote it, under which fencing token."""
+    return dataclasses.replace(
+        entry, fields={**entry.fields, "writer": writer, "fencingToken": token}
+    )

@@ -1,7 +1,8 @@
-"""Recording and promoting what a verified revision carries.
+"""The promotion write side: recording and promoting what a verified revision carries.
 
-`promote.deliveries` decides (which deliveries, which still need a note, which
-targets are left); this module writes: a `Superseded` entry on each carried
+`promote.planning` decides (which deliveries, which still need a note, which
+targets are left); this module writes, through a `Pusher` (the agent's Git
+port) and a note writer: a `Superseded` entry on each carried
 commit that was never verified on its own, then one promotion per delivery (or
 one snapshot), each followed at once by a `Promoted` entry on the delivery's own
 commit. Because each delivery's note is written right after its push, and a
@@ -14,25 +15,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Protocol
 
-from orchestrator.agent import failpoints
-from orchestrator.agent.record import Phase, Report, Stage
 from orchestrator.errors import GitError, MergeConflict, PromotionSuperseded
-from orchestrator.gitbus.protocol import Identity, NoteEntry
-from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.gitbus.signing import Signer
-from orchestrator.promote import deliveries
+from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.promote.deliveries import Change, Planned
+from orchestrator.promote.planning import request_for
 from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.promotion import (
-    PromotionRequest,
-    PromotionResult,
-    promote,
-    promote_change,
-)
+from orchestrator.promote.promotion import PromotionRequest, PromotionResult
+from orchestrator.record import Entry, Phase, PromotionRecord, Report, Stage
+from orchestrator.record.questions import has_failure
 
-log = logging.getLogger("orchestrator.agent")
+log = logging.getLogger("orchestrator.agent")  # the agent's log: it runs the batch
 
 
 @dataclass
@@ -44,33 +38,41 @@ class BatchResult:
     failed: str = ""  # a push that failed for another reason: the batch stopped there
     superseded: list[str] = field(default_factory=list)  # why a push was refused as stale
     pushed_any: bool = False  # some target took (or already held) a promotion
-    promoted: list[dict[str, Any]] = field(default_factory=list)  # the verified revision's own
+    promoted: list[PromotionRecord] = field(default_factory=list)  # the verified revision's own
+
+
+class Pusher(Protocol):
+    """Where promotions go: the agent's Git port."""
+
+    def push_promotion(
+        self, request: PromotionRequest, *, change: Change | None, fence: Callable[[], None]
+    ) -> PromotionResult:
+        """Push one promotion: `change` on its own, or (None) the revision as a snapshot."""
 
 
 @dataclass(frozen=True)
 class Promoter:
     """Writes the notes and pushes the promotions of one environment's agent."""
 
-    repo: CacheRepo
+    git: Pusher
     env: str
-    author: Identity
-    signer: Signer | None
     record: Callable[[str, NoteEntry], None]
     # Runs before every push attempt; raises (LeadershipLost) when this replica's term
     # is over, so a paused leader never pushes after a newer one did.
     fence: Callable[[], None] = lambda: None
+    # Named points between the writes, where crash tests stop the agent (agent.failpoints).
+    reach: Callable[[str], None] = lambda _point: None
 
     def supersede(
         self,
         changes: Sequence[Change],
         *,
-        notes: Mapping[str, Sequence[NoteEntry]],
         revision: str,
         report: Report,
     ) -> None:
-        """A `Superseded` entry on each carried commit without a verdict of its own."""
-        for change in deliveries.superseded(changes, notes, revision=revision):
-            verdict = report.health or "Healthy"
+        """A `Superseded` entry on each of `changes`, carried commits without a verdict."""
+        for change in changes:
+            verdict = report.health or Phase.HEALTHY
             message = (
                 f"contained in {revision[:12]}, verified there ({verdict}); "
                 "that verdict covers this commit"
@@ -85,15 +87,15 @@ class Promoter:
         plans: Sequence[Planned],
         *,
         policy: EnvironmentPolicy,
-        notes: Mapping[str, Sequence[NoteEntry]],
+        notes: Mapping[str, Sequence[Entry]],
         report: Report,
     ) -> BatchResult:
         """Every planned promotion in merge order; a conflict skips one, a failure stops all."""
         batch = BatchResult()
         for planned in plans:
-            results: list[dict[str, Any]] = []
+            results: list[PromotionRecord] = []
             for target in planned.targets:
-                failpoints.reach("before-promotion-push")
+                self.reach("before-promotion-push")
                 try:
                     result = self._push(planned, target=target, policy=policy, report=report)
                 except PromotionSuperseded as exc:
@@ -111,7 +113,7 @@ class Promoter:
                     batch.promotions.append((target, "failed"))
                     self._promoted(planned, results, report=report)
                     return batch
-                failpoints.reach("after-promotion-push")
+                self.reach("after-promotion-push")
                 log.info(
                     "%s: %s promoted to %s (%s)",
                     report.revision[:12],
@@ -120,52 +122,43 @@ class Promoter:
                     "pushed" if result.pushed else "already there",
                 )
                 results.append(
-                    {
-                        "target": target,
-                        "ref": result.target_ref,
-                        "commit": result.commit,
-                        "pushed": result.pushed,
-                    }
+                    PromotionRecord(
+                        target=target,
+                        ref=result.target_ref,
+                        commit=result.commit,
+                        pushed=result.pushed,
+                    )
                 )
                 batch.promotions.append((target, "promoted" if result.pushed else "unchanged"))
                 batch.pushed_any = True
             self._promoted(planned, results, report=report)
             if planned.change.sha == report.revision:
                 batch.promoted = results
-            failpoints.reach("after-delivery-note")
+            self.reach("after-delivery-note")
         return batch
 
     def _push(
         self, planned: Planned, *, target: str, policy: EnvironmentPolicy, report: Report
     ) -> PromotionResult:
         snapshot = policy.promotion.effective_unit == "snapshot"
-        request = PromotionRequest(
+        request = request_for(
+            policy,
             source_env=self.env,
-            source_commit=report.revision,
+            revision=report.revision,
             feature=planned.change.feature,
-            target_env=target,
-            mode=policy.promotion.mode,
-            paths=tuple(p.strip("/") for p in policy.promoted_paths),
-            health=report.health or "Healthy",
+            target=target,
+            health=report.health,
             verified_by=report.agent,
             origin_commit=planned.change.origin_commit,
-            carries=tuple(c.feature for c in planned.carries) if snapshot else (),
+            carries=[c.feature for c in planned.carries] if snapshot else (),
         )
-        if snapshot:
-            return promote(
-                self.repo, request, author=self.author, signer=self.signer, fence=self.fence
-            )
-        return promote_change(
-            self.repo,
-            request,
-            base=planned.change.parent,
-            head=planned.change.sha,
-            author=self.author,
-            signer=self.signer,
-            fence=self.fence,
+        return self.git.push_promotion(
+            request, change=None if snapshot else planned.change, fence=self.fence
         )
 
-    def _promoted(self, planned: Planned, results: list[dict[str, Any]], *, report: Report) -> None:
+    def _promoted(
+        self, planned: Planned, results: list[PromotionRecord], *, report: Report
+    ) -> None:
         """A `Promoted` entry on every commit the promotion carries."""
         if not results:
             return
@@ -185,14 +178,7 @@ class Promoter:
         log.warning("%s: not promoted to %s: %s", change.sha[:12], target, exc)
         own = self._report(change, report)
         own.promotions = [
-            {
-                "target": target,
-                "ref": "",
-                "commit": None,
-                "pushed": False,
-                "supersededBy": exc.newer,
-                "message": str(exc),
-            }
+            PromotionRecord(target=target, ref="", superseded_by=exc.newer, message=str(exc))
         ]
         self.record(change.sha, own.entry(Phase.SUPERSEDED, message=str(exc)))
 
@@ -201,19 +187,15 @@ class Promoter:
         change: Change,
         exc: MergeConflict,
         *,
-        notes: Mapping[str, Sequence[NoteEntry]],
+        notes: Mapping[str, Sequence[Entry]],
         report: Report,
         target: str,
     ) -> None:
         """Recorded once per distinct conflict; the other deliveries go on."""
         message = f"{target}: {exc}"
         log.warning("%s: %s does not apply: %s", report.revision[:12], change.feature, message)
-        for entry in notes.get(change.sha, ()):
-            if (
-                entry.fields.get("stage") == str(Stage.CONFLICT)
-                and entry.fields.get("message") == message
-            ):
-                return
+        if has_failure(notes.get(change.sha, ()), stage=Stage.CONFLICT, message=message):
+            return
         own = self._report(change, report)
         own.conflicts = list(exc.paths)
         self.record(change.sha, own.entry(Phase.FAILED, stage=Stage.CONFLICT, message=message))
