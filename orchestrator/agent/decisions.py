@@ -15,8 +15,8 @@ from typing import Any
 
 from orchestrator.health import DeliveryHealth
 from orchestrator.kube.changeset import ChangeSet
-from orchestrator.promote.batch import BatchResult
-from orchestrator.promote.planning import PromotionPlan
+from orchestrator.promote.planning.decide import PromotionPlan
+from orchestrator.promote.write.batch import BatchResult
 from orchestrator.record import Entry, Phase, Stage
 
 DRIFT_ACTIONS = ("created", "configured")

@@ -44,9 +44,9 @@ from orchestrator.gitbus.signing import Signer
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.rollback import rollback_target
-from orchestrator.promote.batch import Promoter
-from orchestrator.promote.planning import decide
-from orchestrator.promote.policy import EnvironmentPolicy
+from orchestrator.promote.planning.decide import decide
+from orchestrator.promote.policy.schema import EnvironmentPolicy
+from orchestrator.promote.write.batch import Promoter
 from orchestrator.record import (
     ROLLBACK_STAGES,
     Entry,

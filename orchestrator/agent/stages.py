@@ -26,10 +26,10 @@ from orchestrator.errors import (
 from orchestrator.health import DeliveryHealth
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.manifests import Manifest
-from orchestrator.promote.admission import admission_refusals
-from orchestrator.promote.allowance import Allowance, effective_allowance
-from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.trust import TrustRoot, narrow
+from orchestrator.promote.policy.admission import admission_refusals
+from orchestrator.promote.policy.allowance import Allowance, effective_allowance
+from orchestrator.promote.policy.schema import EnvironmentPolicy
+from orchestrator.promote.policy.trust import TrustRoot, narrow
 from orchestrator.record import Report, Stage
 from orchestrator.report.tracing import Tracing, traced
 from orchestrator.settings import Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.promote.suspension import Suspension
+from orchestrator.promote.write.suspension import Suspension
 from orchestrator.record import Phase
 
 SCHEMA = "orchestrator.pipeline/v1"

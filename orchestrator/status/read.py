@@ -19,13 +19,13 @@ from orchestrator.gitbus import protocol
 from orchestrator.gitbus.protocol import NoteDocument
 from orchestrator.gitbus.repo import CacheRepo, CommitInfo
 from orchestrator.gitbus.trailers import DELIVERY, DeliveryTrailers
-from orchestrator.promote.policy import POLICY_PATH, Policy, parse_policy
-from orchestrator.promote.source import (
+from orchestrator.promote.policy.schema import POLICY_PATH, Policy, parse_policy
+from orchestrator.promote.revision.source import (
     delivered_trailers,
     is_ancestor_or_unknown,
     parse_delivery_trailers,
 )
-from orchestrator.promote.suspension import suspension_at
+from orchestrator.promote.write.suspension import suspension_at
 from orchestrator.record.questions import delivery_name
 from orchestrator.status.model import (
     CandidateView,

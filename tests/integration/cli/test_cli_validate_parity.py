@@ -19,7 +19,7 @@ from orchestrator.agent.reconcile import Pipeline
 from orchestrator.cli import main
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient
-from orchestrator.promote.source import checked_delivery
+from orchestrator.promote.revision.source import checked_delivery
 from orchestrator.record import Phase, Stage
 from orchestrator.settings import Settings
 from tests.support.workrepo import WorkRepo, git

@@ -8,7 +8,7 @@ from orchestrator.health import DeliveryHealth
 from orchestrator.health.status import HealthStatus, ObjectHealth
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.objectref import ObjectRef
-from orchestrator.promote.batch import BatchResult
+from orchestrator.promote.write.batch import BatchResult
 from orchestrator.record import Entry, Phase, Stage
 
 A, B = "a" * 40, "b" * 40
