@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from orchestrator.errors import (
     InvalidObject,
@@ -86,6 +86,9 @@ def load_manifests(
             raise ManifestLimitExceeded(
                 f"brings the delivery over {limits.max_objects:,} objects", path=path
             )
+        if not _may_hold_placeholders(data):
+            found.extend(item for item in objects if _kept(item, errors))
+            continue
         try:
             found.extend(_fill(objects, params=parameters, budget=budget, errors=errors))
         except ManifestLimitExceeded as exc:
@@ -132,6 +135,19 @@ def _parameters(
         if not errors:
             raise
         raise ManifestErrors([*errors, exc], path=normalize_root(root) or ".") from None
+
+
+def _may_hold_placeholders(data: bytes) -> bool:
+    """Whether a parsed string of this file can contain `$(`: written out, or escaped."""
+    return b"$(" in data or b"\\" in data
+
+
+def _kept(item: _Found | InvalidObject, errors: list[ManifestError]) -> TypeGuard[_Found]:
+    """Whether `item` is an object; an error goes to `errors` instead."""
+    if isinstance(item, InvalidObject):
+        errors.append(item)
+        return False
+    return True
 
 
 def _fill(

@@ -28,12 +28,13 @@ from typing import Any, NoReturn
 
 import yaml
 
-from orchestrator.errors import ManifestParseError
+from orchestrator.errors import ManifestLimitExceeded, ManifestParseError
 from orchestrator.manifests.limits import Budget
+from orchestrator.manifests.parse_cache import ParseCache
 from orchestrator.manifests.plain import to_plain
-from orchestrator.manifests.yaml_loaders import YAML_LOADERS, YamlLoader
+from orchestrator.manifests.yaml_loaders import YAML_LOADERS, YamlLoader, locate_limit
 
-__all__ = ["YAML_LOADERS", "parse_file", "to_plain", "yaml_loader"]
+__all__ = ["YAML_LOADERS", "cache", "parse_file", "to_plain", "yaml_loader"]
 
 # libyaml (PyYAML >= 6.0.3) refuses more than 1,000 nesting levels while scanning,
 # before any node is charged. Its ceiling is far above ours (`DEPTH_CEILING`), so
@@ -43,11 +44,15 @@ _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 # The loader parse_file uses; tests switch it to cover every one.
 yaml_loader: Callable[[str, Budget], YamlLoader] = next(iter(YAML_LOADERS.values()))
 
+# Parsed files by content, shared by every load of this process.
+cache = ParseCache()
+
 
 def parse_file(data: bytes, *, path: str, budget: Budget) -> list[Any]:
     """The documents of one file (`None` for an empty YAML document), by extension.
 
     `.json` files are one JSON value; anything else is read as a YAML stream.
+    A file parsed before (same bytes, format, limits and loader) comes from `cache`.
     """
     limits = budget.limits
     if len(data) > limits.max_file_bytes:
@@ -59,8 +64,13 @@ def parse_file(data: bytes, *, path: str, budget: Budget) -> list[Any]:
             f"is not UTF-8 text (byte {exc.start}: {exc.reason})", path=path
         ) from None
     if path.endswith(".json"):
-        return [_parse_json(text, budget=budget)]
-    return _parse_yaml(text, budget=budget)
+        return cache.parse(
+            data, kind="json", budget=budget, parse=lambda: [_parse_json(text, budget=budget)]
+        )
+    loader = yaml_loader
+    return cache.parse(
+        data, kind=loader, budget=budget, parse=lambda: _parse_yaml(text, budget=budget)
+    )
 
 
 def _parse_yaml(text: str, *, budget: Budget) -> list[Any]:
@@ -73,7 +83,12 @@ def _parse_yaml(text: str, *, budget: Budget) -> list[Any]:
             node = loader.get_node()
             data = loader.construct_document(node) if node is not None else None
             where = f"document {len(documents) + 1}"
-            plain = to_plain(data, budget=budget, count=not loader.counted, where=where)
+            try:
+                plain = to_plain(data, budget=budget, count=not loader.counted, where=where)
+            except ManifestLimitExceeded:
+                if node is not None and not loader.counted:
+                    locate_limit(node, budget=budget)
+                raise
             documents.append(plain)
     except yaml.YAMLError as exc:
         if isinstance(exc, yaml.MarkedYAMLError) and exc.problem == _LIBYAML_TOO_DEEP:

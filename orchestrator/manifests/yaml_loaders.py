@@ -177,6 +177,18 @@ class _GraphCharge:
         self._sizes[node] = (budget.nodes - nodes, budget.chars - chars)
 
 
+def locate_limit(node: Node, *, budget: Budget) -> None:
+    """Raise a limit the document crosses on its own again, now with the line, from its nodes.
+
+    The copy that counts an uncounted document sees values, not lines. When it
+    finds a limit crossed (in practice the depth, as the tree is no bigger than
+    the file), this walk over the document's nodes, from an empty budget,
+    raises the same error at the same place with the line; if the document
+    crosses nothing on its own, it returns and the caller raises what it had.
+    """
+    _GraphCharge(Budget(budget.limits, path=budget.path)).walk(node)
+
+
 class _UniqueKeyConstructor(SafeConstructor):
     """PyYAML's safe constructor, refusing a key given twice in one mapping."""
 
