@@ -72,6 +72,26 @@ def load_manifests(
         files, root=root, environment=environment, params=params, limits=limits, errors=errors
     )
 
+    found = _read(selected, params=parameters, limits=limits, errors=errors)
+    scope = chain(namespaced, table_scope(crd_scopes(f.obj for f in found)), builtin_scope)
+    manifests = _validated(found, scope=scope, default_namespace=default_namespace, errors=errors)
+    errors.extend(duplicates(manifests))
+
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ManifestErrors(errors, path=normalize_root(root) or ".")
+    return manifests
+
+
+def _read(
+    selected: Mapping[str, bytes],
+    *,
+    params: Parameters,
+    limits: Limits,
+    errors: list[ManifestError],
+) -> list[_Found]:
+    """Every object of the selected files, parameters filled; problems go to `errors`."""
     found: list[_Found] = []
     total = 0
     for path, data in selected.items():
@@ -90,11 +110,20 @@ def load_manifests(
             found.extend(item for item in objects if _kept(item, errors))
             continue
         try:
-            found.extend(_fill(objects, params=parameters, budget=budget, errors=errors))
+            found.extend(_fill(objects, params=params, budget=budget, errors=errors))
         except ManifestLimitExceeded as exc:
             errors.append(exc)
+    return found
 
-    scope = chain(namespaced, table_scope(crd_scopes(f.obj for f in found)), builtin_scope)
+
+def _validated(
+    found: list[_Found],
+    *,
+    scope: Scope,
+    default_namespace: str | None,
+    errors: list[ManifestError],
+) -> list[Manifest]:
+    """The objects that pass validation, as Manifests; the others' problems go to `errors`."""
     manifests: list[Manifest] = []
     for item in found:
         try:
@@ -109,12 +138,6 @@ def load_manifests(
             errors.append(exc)
             continue
         manifests.append(Manifest.of(body, path=item.path))
-    errors.extend(duplicates(manifests))
-
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise ManifestErrors(errors, path=normalize_root(root) or ".")
     return manifests
 
 
