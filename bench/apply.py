@@ -501,7 +501,7 @@ def report(rows: list[Row]) -> None:
     print("ratios (engine / baseline):")
     print(
         f"{'objects':>7}  {'cold/kubectl':>12}  {'cold/bare':>9}  {'no-op+load/kubectl':>18}  "
-        f"{'no-op+cold load/kubectl':>23}"
+        f"{'no-op+cold load/kubectl':>23}  {'cold CPU/bare CPU':>17}"
     )
     for r in rows:
         cold_load = (min(r.engine_noop) + min(r.load_cold)) / min(r.kubectl_noop)
