@@ -28,11 +28,11 @@ from typing import Any, NoReturn
 
 import yaml
 
-from orchestrator.errors import ManifestLimitExceeded, ManifestParseError
+from orchestrator.errors import ManifestError, ManifestParseError
 from orchestrator.manifests.limits import Budget
 from orchestrator.manifests.parse_cache import ParseCache
 from orchestrator.manifests.plain import to_plain
-from orchestrator.manifests.yaml_loaders import YAML_LOADERS, YamlLoader, locate_limit
+from orchestrator.manifests.yaml_loaders import YAML_LOADERS, YamlLoader
 
 __all__ = ["YAML_LOADERS", "cache", "parse_file", "to_plain", "yaml_loader"]
 
@@ -74,7 +74,33 @@ def parse_file(data: bytes, *, path: str, budget: Budget) -> list[Any]:
 
 
 def _parse_yaml(text: str, *, budget: Budget) -> list[Any]:
-    loader = yaml_loader(text, budget)
+    """The documents; a refused file is refused as the pure-Python loader words it.
+
+    libyaml parses a whole document before any node is charged, and a charge
+    found on the node graph knows the anchored node's line, not the alias's.
+    So when the fast loader refuses a file, the counting composer reads it
+    again from the same budget and raises its error: the limit met first in
+    document order, at the line where it is met. Both refuse the same files
+    (a property test holds them to it), and the composer stops at the first
+    limit, so a refused file costs what it cost before the fast loader.
+    """
+    start = (budget.nodes, budget.chars, budget.aliases)
+    try:
+        return _load_yaml(yaml_loader, text, budget=budget)
+    except ManifestError:
+        exact = YAML_LOADERS.get("python")
+        if exact is None or yaml_loader is exact:
+            raise
+        again = Budget(budget.limits, path=budget.path)
+        again.nodes, again.chars, again.aliases = start
+        _load_yaml(exact, text, budget=again)
+        raise
+
+
+def _load_yaml(
+    loader_type: Callable[[str, Budget], YamlLoader], text: str, *, budget: Budget
+) -> list[Any]:
+    loader = loader_type(text, budget)
     documents: list[Any] = []
     try:
         while loader.check_node():
@@ -83,13 +109,7 @@ def _parse_yaml(text: str, *, budget: Budget) -> list[Any]:
             node = loader.get_node()
             data = loader.construct_document(node) if node is not None else None
             where = f"document {len(documents) + 1}"
-            try:
-                plain = to_plain(data, budget=budget, count=not loader.counted, where=where)
-            except ManifestLimitExceeded:
-                if node is not None and not loader.counted:
-                    locate_limit(node, budget=budget)
-                raise
-            documents.append(plain)
+            documents.append(to_plain(data, budget=budget, count=not loader.counted, where=where))
     except yaml.YAMLError as exc:
         if isinstance(exc, yaml.MarkedYAMLError) and exc.problem == _LIBYAML_TOO_DEEP:
             mark = exc.problem_mark

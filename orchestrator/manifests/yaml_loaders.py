@@ -16,7 +16,9 @@ one mapping, and builds Python values with PyYAML's safe constructor.
   expanded size. Composing stays in C either way, which makes loading
   several times faster than composing in Python.
 - `python`: PyYAML's pure-Python reader, scanner and parser with a counting
-  composer, for a PyYAML built without libyaml.
+  composer, for a PyYAML built without libyaml; `parse` also has it read a
+  file the libyaml loader refused, to word the refusal (the limit met first,
+  at the line where it is met).
 """
 
 from __future__ import annotations
@@ -175,18 +177,6 @@ class _GraphCharge:
             nodes=1, chars=len(node.value) if isinstance(node, ScalarNode) else 0, line=line
         )
         self._sizes[node] = (budget.nodes - nodes, budget.chars - chars)
-
-
-def locate_limit(node: Node, *, budget: Budget) -> None:
-    """Raise a limit the document crosses on its own again, now with the line, from its nodes.
-
-    The copy that counts an uncounted document sees values, not lines. When it
-    finds a limit crossed (in practice the depth, as the tree is no bigger than
-    the file), this walk over the document's nodes, from an empty budget,
-    raises the same error at the same place with the line; if the document
-    crosses nothing on its own, it returns and the caller raises what it had.
-    """
-    _GraphCharge(Budget(budget.limits, path=budget.path)).walk(node)
 
 
 class _UniqueKeyConstructor(SafeConstructor):
