@@ -1,4 +1,4 @@
-"""Apply cost: the apply engine against `kubectl apply --server-side --force-conflicts`.
+"""Apply cost: the apply engine against kubectl and against a bare client (the API server's limit).
 
 Starts ONE cluster of the e2e harness (etcd, kube-apiserver, controller
 manager, scheduler, kwok) in a temporary directory, generates 500 and 2,000
@@ -6,39 +6,40 @@ objects (ConfigMaps, Services and Deployments in equal parts, spread over
 namespaces created by the same delivery, 250 objects per namespace) as one
 file per object, and times in one run, per size:
 
+  load cold      `load_manifests` with an empty parse cache (a first start)
   engine cold    `deliver()` into namespaces that do not exist yet: discovery,
                  live listing, dry run of everything, apply, inventory write
   engine no-op   `deliver()` of the same objects at a new revision (median of
                  3): inventory read, one metadata list per kind and namespace,
                  inventory write
+  no-op + load   what the agent does for a new revision that changed nothing
+                 it applies: `load_manifests` (the files are the same blobs, so
+                 the parse cache is warm) and then the no-op `deliver()`
+  bare cold      a client of a few dozen lines (urllib3, the same concurrency,
+                 the same dry-run and apply requests, namespaces first) into a
+                 second set of namespaces: no loading, ordering, discovery,
+                 inventory or bookkeeping -- what the API server allows
   kubectl cold   `kubectl apply --server-side --force-conflicts -f DIR` of the
-                 same objects into a second set of namespaces
+                 same objects into a third set of namespaces
   kubectl no-op  the same command again
 
 The engine's cold time includes building the client (its API discovery), as
 kubectl's includes its own (its discovery cache starts empty); the no-op runs
-reuse that client, as the agent does, and kubectl its discovery cache. Engine
-times do not include loading the manifests (`load_manifests`, another stage
-of the pipeline), which is printed beside them; kubectl parses its files
-within its time.
+reuse that client, as the agent does, and kubectl its discovery cache.
 Between runs the cluster settles (the deployment controller has seen every
 Deployment), and before each cold run the previous run's namespaces are
 deleted, so every cold run meets the same cluster.
 
-Engine and kubectl take turns, `--repeats` rounds per size (2 by default),
-and each figure is the best of its samples: on a machine shared with other
-work the smallest time is the one least disturbed. Every sample is printed.
+Engine, bare client and kubectl take turns, `--repeats` rounds per size (2 by
+default), and each figure is the best of its samples: on a machine shared
+with other work the smallest time is the one least disturbed. Every sample is
+printed, and for the best cold runs the CPU seconds each process used.
 
-For the best cold run of each, the script also prints where the time went:
-the engine's steps (from the ChangeSet's durations) and the CPU seconds each
-process used during the run (kube-apiserver, etcd, the controller manager,
-the client), with the number of cores they kept busy on average. On a
-machine where the cluster already fills the cores during kubectl's run, no
-client can be much faster than kubectl; this section shows whether that is
-the case.
-
-The last line is `cold_ratio=<x> noop_ratio=<y>` for 2,000 objects: engine
-time / kubectl time. Targets: cold at most 0.5, no-op at most 0.1.
+The last line is `cold_ratio=<x> noop_ratio=<y> limit_ratio=<z>` for 2,000
+objects: engine cold / kubectl cold, (load + engine no-op) / kubectl no-op,
+engine cold / bare cold. Targets: no-op at most 0.05, limit at most 1.15; cold
+at most 0.5, a target for a control plane with cores to spare (here the
+cluster and both clients share two cores).
 
 usage: python bench/apply.py [--sizes 500,2000] [--repeats 2] [--concurrency 8] [--keep]
 """
@@ -47,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import resource
 import shutil
@@ -56,10 +58,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import kubernetes.client
+import kubernetes.config
+import urllib3
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -68,6 +74,7 @@ from e2e.controlplane import Cluster, ControlPlane, ensure_binaries
 from orchestrator.kube import ApplyOptions, ChangeSet, InventoryStore, deliver
 from orchestrator.kube.client import KubeClient
 from orchestrator.manifests import Manifest, load_manifests
+from orchestrator.manifests import parse as manifest_parse
 
 OBJECTS_PER_NAMESPACE = 250
 AGENT_NAMESPACE = "orchestrator-bench"
@@ -154,6 +161,49 @@ def read_files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.glob("*.yaml"))}
 
 
+# -- the API server's own limit ------------------------------------------------------
+
+_PLURALS = {"Namespace": "namespaces", "ConfigMap": "configmaps", "Service": "services"}
+_PLURALS["Deployment"] = "deployments"
+_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+
+def bare_apply(kubeconfig: Path, objs: list[dict[str, Any]], *, concurrency: int) -> None:
+    """The engine's requests and nothing else: a server-side dry run of every object, then
+    its apply, `concurrency` in flight, on urllib3 (what the kubernetes client sends with).
+
+    Namespaces go first (objects cannot be dry-run into a namespace that does not exist
+    yet); no loading, ordering, discovery, live listing, inventory or bookkeeping.
+    """
+    config = kubernetes.client.Configuration()
+    kubernetes.config.load_kube_config(str(kubeconfig), client_configuration=config)  # type: ignore[no-untyped-call]
+    pool = urllib3.PoolManager(
+        maxsize=concurrency,
+        ca_certs=config.ssl_ca_cert,
+        cert_file=config.cert_file,
+        key_file=config.key_file,
+    )
+
+    def patch(obj: dict[str, Any], dry_run: bool) -> None:
+        meta, kind = obj["metadata"], obj["kind"]
+        group = "/apis/apps/v1" if kind == "Deployment" else "/api/v1"
+        where = f"/namespaces/{meta['namespace']}" if "namespace" in meta else ""
+        query = "fieldManager=bench-bare&fieldValidation=Strict" + ("&dryRun=All" * dry_run)
+        url = f"{config.host}{group}{where}/{_PLURALS[kind]}/{meta['name']}?{query}"
+        headers = {"Content-Type": "application/apply-patch+yaml", "Accept": _METADATA}
+        response = pool.request("PATCH", url, body=json.dumps(obj), headers=headers)
+        if response.status >= 300:
+            raise RuntimeError(f"{kind} {meta['name']}: {response.status} {response.data!r}")
+
+    namespaces = [o for o in objs if o["kind"] == "Namespace"]
+    others = [o for o in objs if o["kind"] != "Namespace"]
+    with ThreadPoolExecutor(max_workers=concurrency) as workers:
+        for batch in (namespaces, others):
+            for dry_run in (True, False):
+                list(workers.map(functools.partial(patch, dry_run=dry_run), batch))
+    pool.clear()
+
+
 # -- measuring -------------------------------------------------------------------------
 
 
@@ -162,9 +212,13 @@ class Row:
     """Every sample of one size; the figures are the best (smallest) of each."""
 
     size: int
-    load: float = 0.0
+    load_cold: list[float] = field(default_factory=list)
     engine_cold: list[float] = field(default_factory=list)
     engine_noop: list[float] = field(default_factory=list)
+    # load_manifests of the next revision (same files: parse cache warm) + the no-op deliver
+    engine_noop_loaded: list[float] = field(default_factory=list)
+    load_warm: list[float] = field(default_factory=list)
+    bare_cold: list[float] = field(default_factory=list)
     kubectl_cold: list[float] = field(default_factory=list)
     kubectl_noop: list[float] = field(default_factory=list)
     engine_cpu_cold: list[float] = field(default_factory=list)
@@ -172,10 +226,8 @@ class Row:
     # per cold sample: the engine's step durations, and CPU seconds per process
     engine_steps: list[dict[str, float]] = field(default_factory=list)
     engine_cold_cpu: list[dict[str, float]] = field(default_factory=list)
+    bare_cold_cpu: list[dict[str, float]] = field(default_factory=list)
     kubectl_cold_cpu: list[dict[str, float]] = field(default_factory=list)
-
-    def best(self, samples: list[float]) -> float:
-        return min(samples)
 
     @property
     def cold_ratio(self) -> float:
@@ -183,7 +235,28 @@ class Row:
 
     @property
     def noop_ratio(self) -> float:
-        return min(self.engine_noop) / min(self.kubectl_noop)
+        """No-op including loading the new revision's manifests, as the agent does."""
+        return min(self.engine_noop_loaded) / min(self.kubectl_noop)
+
+    @property
+    def limit_ratio(self) -> float:
+        return min(self.engine_cold) / min(self.bare_cold)
+
+    @property
+    def limit_cpu_ratio(self) -> float:
+        """CPU seconds of every process (cluster and client) during the best cold runs.
+
+        On a machine shared with other work the wall times measure the neighbours
+        too; the CPU a run costs is what the run itself asked of the machine.
+        """
+
+        def spent(samples: list[float], cpus: list[dict[str, float]]) -> float:
+            used = cpus[samples.index(min(samples))]
+            return sum(v for k, v in used.items() if k != "client: kubectl")
+
+        return spent(self.engine_cold, self.engine_cold_cpu) / spent(
+            self.bare_cold, self.bare_cold_cpu
+        )
 
 
 def cpu_seconds() -> float:
@@ -325,43 +398,69 @@ def one_round(row: Row, bench: Bench, *, rep: int) -> None:
     size, log, admin = row.size, bench.log, bench.admin
     tag = f"{size} #{rep + 1}"
     engine_objs = objects(size, prefix=f"e{size}r{rep}")
+    bare_objs = objects(size, prefix=f"b{size}r{rep}")
     kubectl_objs = objects(size, prefix=f"k{size}r{rep}")
     engine_dir = bench.work / f"engine-{size}-{rep}"
     kubectl_dir = bench.work / f"kubectl-{size}-{rep}"
     write_files(engine_objs, engine_dir)
     write_files(kubectl_objs, kubectl_dir)
     files = read_files(engine_dir)
-    row.load, _, manifests = timed(lambda: load_manifests(files))
-    log(f"{tag}: load_manifests {row.load:.2f}s")
+    manifest_parse.cache.clear()
+    took, _, manifests = timed(lambda: load_manifests(files))
+    row.load_cold.append(took)
+    log(f"{tag}: load_manifests, cold {took:.2f}s")
 
     # Like the agent: the client (and its discovery) is built for the first reconcile,
     # inside the cold run's time, and kept for the next ones.
     clients: list[KubeClient] = []
 
-    def engine(revision: str) -> ChangeSet:
+    def engine(revision: str, delivery: list[Manifest]) -> ChangeSet:
         if not clients:
             clients.append(KubeClient.from_kubeconfig(bench.cluster.kubeconfig))
         return engine_run(
             clients[0],
-            manifests,
+            delivery,
             environment=f"bench-{size}-{rep}",
             revision=revision,
             concurrency=bench.concurrency,
         )
 
-    took, used, changes = cpu_during(bench.cluster, lambda: engine("cold"))
+    took, used, changes = cpu_during(bench.cluster, lambda: engine("cold", manifests))
     row.engine_cold.append(took)
     row.engine_cpu_cold.append(used["client: engine"])
     row.engine_cold_cpu.append(used)
     row.engine_steps.append({str(k): v for k, v in changes.durations.items()})
     log(f"{tag}: engine cold {took:.2f}s ({changes.summary()}; {changes.timings()})")
     settle(admin, namespaces_of(engine_objs))
-    noops = [timed(functools.partial(engine, f"noop-{n}")) for n in range(3)]
+    noops = [timed(functools.partial(engine, f"noop-{n}", manifests)) for n in range(3)]
     row.engine_noop.append(statistics.median(t for t, _, _ in noops))
     row.engine_cpu_noop.append(statistics.median(c for _, c, _ in noops))
     log(f"{tag}: engine no-op {row.engine_noop[-1]:.2f}s ({noops[-1][2].summary()})")
+
+    # The agent's no-op at a new revision: load it (the files are the same blobs, so
+    # the parse cache is warm), then deliver it.
+    def reload_and_deliver(revision: str) -> float:
+        took, _, delivery = timed(lambda: load_manifests(files))
+        engine(revision, delivery)
+        return took
+
+    loaded = [timed(functools.partial(reload_and_deliver, f"next-{n}")) for n in range(3)]
+    row.engine_noop_loaded.append(statistics.median(t for t, _, _ in loaded))
+    row.load_warm.append(statistics.median(load for _, _, load in loaded))
+    log(f"{tag}: load + engine no-op {row.engine_noop_loaded[-1]:.2f}s")
     clients[0].close()
     delete_namespaces(admin, namespaces_of(engine_objs))
+
+    kubeconfig = Path(bench.cluster.kubeconfig)
+    took, used, _ = cpu_during(
+        bench.cluster,
+        lambda: bare_apply(kubeconfig, bare_objs, concurrency=bench.concurrency),
+    )
+    row.bare_cold.append(took)
+    row.bare_cold_cpu.append(used)
+    log(f"{tag}: bare client cold {took:.2f}s")
+    settle(admin, namespaces_of(bare_objs))
+    delete_namespaces(admin, namespaces_of(bare_objs))
 
     cache = bench.work / f"kubectl-cache-{size}-{rep}"
 
@@ -385,24 +484,42 @@ def _samples(values: list[float]) -> str:
 
 def report(rows: list[Row]) -> None:
     print()
-    print("best of each (seconds):")
+    print("best of each (seconds; no-op+load = load_manifests of the next revision + no-op):")
     print(
-        f"{'objects':>7}  {'engine cold':>11}  {'kubectl cold':>12}  {'cold ratio':>10}  "
-        f"{'engine no-op':>12}  {'kubectl no-op':>13}  {'no-op ratio':>11}  {'load':>6}"
+        f"{'objects':>7}  {'engine cold':>11}  {'bare cold':>9}  {'kubectl cold':>12}  "
+        f"{'engine no-op':>12}  {'no-op+load':>10}  {'kubectl no-op':>13}  "
+        f"{'load cold':>9}  {'load warm':>9}"
     )
     for r in rows:
         print(
-            f"{r.size:>7}  {min(r.engine_cold):>10.2f}s  {min(r.kubectl_cold):>11.2f}s  "
-            f"{r.cold_ratio:>10.3f}  {min(r.engine_noop):>11.2f}s  "
-            f"{min(r.kubectl_noop):>12.2f}s  {r.noop_ratio:>11.3f}  {r.load:>5.2f}s"
+            f"{r.size:>7}  {min(r.engine_cold):>10.2f}s  {min(r.bare_cold):>8.2f}s  "
+            f"{min(r.kubectl_cold):>11.2f}s  {min(r.engine_noop):>11.2f}s  "
+            f"{min(r.engine_noop_loaded):>9.2f}s  {min(r.kubectl_noop):>12.2f}s  "
+            f"{min(r.load_cold):>8.2f}s  {min(r.load_warm):>8.2f}s"
+        )
+    print()
+    print("ratios (engine / baseline):")
+    print(
+        f"{'objects':>7}  {'cold/kubectl':>12}  {'cold/bare':>9}  {'no-op+load/kubectl':>18}  "
+        f"{'no-op+cold load/kubectl':>23}  {'cold CPU/bare CPU':>17}"
+    )
+    for r in rows:
+        cold_load = (min(r.engine_noop) + min(r.load_cold)) / min(r.kubectl_noop)
+        print(
+            f"{r.size:>7}  {r.cold_ratio:>12.3f}  {r.limit_ratio:>9.3f}  {r.noop_ratio:>18.3f}  "
+            f"{cold_load:>23.3f}  {r.limit_cpu_ratio:>17.3f}"
         )
     print()
     print("every sample, in run order (seconds):")
     for r in rows:
         print(f"  {r.size:>5} engine cold   {_samples(r.engine_cold)}")
+        print(f"  {r.size:>5} bare cold     {_samples(r.bare_cold)}")
         print(f"  {r.size:>5} kubectl cold  {_samples(r.kubectl_cold)}")
         print(f"  {r.size:>5} engine no-op  {_samples(r.engine_noop)}  (each a median of 3)")
+        print(f"  {r.size:>5} no-op+load    {_samples(r.engine_noop_loaded)}  (each a median of 3)")
         print(f"  {r.size:>5} kubectl no-op {_samples(r.kubectl_noop)}")
+        print(f"  {r.size:>5} load cold     {_samples(r.load_cold)}")
+        print(f"  {r.size:>5} load warm     {_samples(r.load_warm)}  (each a median of 3)")
     print("engine CPU in this process (user+sys), cold / no-op:")
     for r in rows:
         print(f"  {r.size:>5}: {min(r.engine_cpu_cold):.2f}s / {min(r.engine_cpu_noop):.2f}s")
@@ -410,31 +527,33 @@ def report(rows: list[Row]) -> None:
     for r in rows:
         for label, samples, cpus in (
             ("engine ", r.engine_cold, r.engine_cold_cpu),
+            ("bare   ", r.bare_cold, r.bare_cold_cpu),
             ("kubectl", r.kubectl_cold, r.kubectl_cold_cpu),
         ):
-            best = samples.index(min(samples))
-            used = {k: v for k, v in cpus[best].items() if v >= 0.05}
-            if label == "kubectl":
-                used.pop("client: engine", None)
-            else:
-                used.pop("client: kubectl", None)
-            busy = sum(used.values()) / samples[best]
-            parts = "  ".join(f"{k} {v:.1f}" for k, v in used.items())
-            print(
-                f"  {r.size:>5} {label} {samples[best]:6.2f}s  {parts}  "
-                f"= {busy:.2f} of {os.cpu_count()} cores busy"
-            )
+            _cpu_line(r.size, label, samples, cpus)
         best = r.engine_cold.index(min(r.engine_cold))
         steps = ", ".join(f"{k} {v:.2f}s" for k, v in r.engine_steps[best].items())
         print(f"  {r.size:>5} engine steps: {steps}")
-    print("ratios with load_manifests added to the engine's times:")
-    for r in rows:
-        cold = (min(r.engine_cold) + r.load) / min(r.kubectl_cold)
-        noop = (min(r.engine_noop) + r.load) / min(r.kubectl_noop)
-        print(f"  {r.size:>5}: cold {cold:.3f}  no-op {noop:.3f}")
     last = next((r for r in rows if r.size == 2000), rows[-1])
     print()
-    print(f"cold_ratio={last.cold_ratio:.3f} noop_ratio={last.noop_ratio:.3f}")
+    print(
+        f"cold_ratio={last.cold_ratio:.3f} noop_ratio={last.noop_ratio:.3f} "
+        f"limit_ratio={last.limit_ratio:.3f}"
+    )
+
+
+def _cpu_line(size: int, label: str, samples: list[float], cpus: list[dict[str, float]]) -> None:
+    best = samples.index(min(samples))
+    used = {k: v for k, v in cpus[best].items() if v >= 0.05}
+    used.pop("client: engine" if label == "kubectl" else "client: kubectl", None)
+    if label.strip() == "bare":
+        used["client: bare"] = used.pop("client: engine", 0.0)
+    busy = sum(used.values()) / samples[best]
+    parts = "  ".join(f"{k} {v:.1f}" for k, v in used.items())
+    print(
+        f"  {size:>5} {label} {samples[best]:6.2f}s  {parts}  "
+        f"= {busy:.2f} of {os.cpu_count()} cores busy"
+    )
 
 
 def main() -> int:

@@ -1,17 +1,24 @@
-"""Poll cost: gitbus "poll, nothing changed" against `git fetch`, nothing changed.
+"""Poll cost: gitbus "poll, nothing changed" against ls-remote, in-process fetch, `git fetch`.
 
 Builds (once, cached outside the repository) bare repositories of 1,000 and
 10,000 commits (2 and 20 thousand files) with `git fast-import`, serves them
 over file:// and over git:// (a `git daemon` on 127.0.0.1 started here), and
 times, side by side and in one run:
 
-  poll   CacheRepo.poll() on an up-to-date cache: list the remote's heads,
-         compare with the mirror, fetch nothing (in-process, as the agent does)
-  fetch  `git fetch` in an up-to-date `git clone --mirror` (the real git CLI)
+  poll       CacheRepo.poll() on an up-to-date cache: list the remote's heads,
+             compare with the mirror, fetch nothing (in-process, as the agent does)
+  ls-remote  `git ls-remote URL`: what a person would run to see whether
+             anything changed (the git CLI, a process per run)
+  in-proc    a libgit2 fetch (pygit2 `Remote.fetch()`) in an up-to-date mirror,
+             in this process: the fetch a poller without the list-and-compare
+             step would do, without a process start
+  fetch      `git fetch` in an up-to-date `git clone --mirror` (the git CLI)
 
-Each is repeated and the median kept. The last line is
-`poll_vs_fetch_ratio=<x>`: the worst (largest) poll/fetch ratio over both
-transports at 10,000 commits. Target: below 0.2, and flat in repository size.
+The four take turns, each repeated and the median kept. Ratios are poll /
+baseline. The last line is `poll_vs_fetch_ratio=<x> poll_vs_ls_remote_ratio=<y>
+poll_vs_inprocess_fetch_ratio=<z>`: the worst (largest) of each over both
+transports at 10,000 commits. Target for the first: below 0.2, and flat in
+repository size.
 
 usage: python bench/git_poll.py [--repeats N] [--cache DIR]
 """
@@ -32,6 +39,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pygit2
 
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.repo import CacheRepo
@@ -147,23 +156,24 @@ def git_daemon(base: Path) -> Iterator[int]:
         proc.wait(timeout=10)
 
 
-def paired_medians(
-    first: Callable[[], object], second: Callable[[], object], *, repeats: int
-) -> tuple[float, float]:
-    """Median ms of each, timed alternately so both see the same machine load."""
-    first()  # warm up: page cache, first connection
-    second()
-    a: list[float] = []
-    b: list[float] = []
+def alternating_medians(actions: list[Callable[[], object]], *, repeats: int) -> list[float]:
+    """Median ms of each action, timed in turn so all see the same machine load."""
+    for action in actions:
+        action()  # warm up: page cache, first connection
+    samples: list[list[float]] = [[] for _ in actions]
     for _ in range(repeats):
-        for action, samples in ((first, a), (second, b)):
+        for action, taken in zip(actions, samples, strict=True):
             start = time.perf_counter()
             action()
-            samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(a), statistics.median(b)
+            taken.append((time.perf_counter() - start) * 1000)
+    return [statistics.median(taken) for taken in samples]
 
 
-def measure(url: str, *, work: Path, env: dict[str, str], repeats: int) -> tuple[float, float]:
+BASELINES = ("ls-remote", "in-proc", "fetch")
+
+
+def measure(url: str, *, work: Path, env: dict[str, str], repeats: int) -> list[float]:
+    """Median ms of poll and of each baseline, in the order poll, *BASELINES."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     cache = CacheRepo.open(work / "cache.git", remote_url=url)
@@ -173,13 +183,20 @@ def measure(url: str, *, work: Path, env: dict[str, str], repeats: int) -> tuple
         result = cache.poll(WATCH)
         assert not result.changed
 
+    def ls_remote() -> None:
+        subprocess.run(["git", "ls-remote", "-q", url], check=True, env=env, capture_output=True)
+
     mirror = work / "mirror.git"
     subprocess.run(["git", "clone", "-q", "--mirror", url, str(mirror)], check=True, env=env)
+    origin = pygit2.Repository(str(mirror)).remotes["origin"]
+
+    def in_process_fetch() -> None:
+        origin.fetch()
 
     def fetch() -> None:
         subprocess.run(["git", "fetch", "-q", "origin"], cwd=mirror, check=True, env=env)
 
-    return paired_medians(poll, fetch, repeats=repeats)
+    return alternating_medians([poll, ls_remote, in_process_fetch, fetch], repeats=repeats)
 
 
 def main() -> None:
@@ -202,7 +219,7 @@ def main() -> None:
         took = time.monotonic() - started
         print(f"# repository {commits} commits / {files} files ready in {took:.1f}s")
 
-    rows: list[tuple[int, int, str, float, float]] = []
+    rows: list[tuple[int, int, str, list[float]]] = []
     with git_daemon(repos) as port:
         for commits, files in SIZES:
             name = f"r{commits}.git"
@@ -211,21 +228,34 @@ def main() -> None:
                 ("git://", f"git://127.0.0.1:{port}/{name}"),
             ):
                 work = args.cache / "work" / f"{commits}-{transport.strip(':/')}"
-                poll_ms, fetch_ms = measure(url, work=work, env=env, repeats=args.repeats)
-                rows.append((commits, files, transport, poll_ms, fetch_ms))
+                rows.append(
+                    (
+                        commits,
+                        files,
+                        transport,
+                        measure(url, work=work, env=env, repeats=args.repeats),
+                    )
+                )
 
-    print(f"# medians of {args.repeats} alternating runs; poll in-process, fetch = git CLI")
-    print(
-        f"{'commits':>8} {'files':>7} {'transport':>9} {'poll ms':>9} {'fetch ms':>9} {'ratio':>7}"
-    )
-    for commits, files, transport, poll_ms, fetch_ms in rows:
-        ratio = poll_ms / fetch_ms
-        print(
-            f"{commits:>8} {files:>7} {transport:>9} {poll_ms:>9.2f} {fetch_ms:>9.2f} {ratio:>7.3f}"
-        )
+    print(f"# medians of {args.repeats} alternating runs (ms); ratio = poll / baseline")
+    header = " ".join(f"{b + ' ms':>12}" for b in BASELINES)
+    ratios = " ".join(f"{'/' + b:>10}" for b in BASELINES)
+    print(f"{'commits':>8} {'files':>7} {'transport':>9} {'poll ms':>9} {header} {ratios}")
+    for commits, files, transport, (poll_ms, *base_ms) in rows:
+        times = " ".join(f"{ms:>12.2f}" for ms in base_ms)
+        shares = " ".join(f"{poll_ms / ms:>10.3f}" for ms in base_ms)
+        print(f"{commits:>8} {files:>7} {transport:>9} {poll_ms:>9.2f} {times} {shares}")
     largest = max(c for c, _ in SIZES)
-    worst = max(p / f for c, _, _, p, f in rows if c == largest)
-    print(f"poll_vs_fetch_ratio={worst:.3f}")
+
+    def worst(baseline: str) -> float:
+        index = 1 + BASELINES.index(baseline)
+        return max(m[0] / m[index] for c, _, _, m in rows if c == largest)
+
+    print(
+        f"poll_vs_fetch_ratio={worst('fetch'):.3f} "
+        f"poll_vs_ls_remote_ratio={worst('ls-remote'):.3f} "
+        f"poll_vs_inprocess_fetch_ratio={worst('in-proc'):.3f}"
+    )
 
 
 if __name__ == "__main__":

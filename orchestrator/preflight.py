@@ -21,8 +21,8 @@ from orchestrator.gitbus import protocol
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient
 from orchestrator.manifests.manifest import Manifest
-from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.source import environment_policy_at, manifests_at
+from orchestrator.promote.policy.schema import EnvironmentPolicy
+from orchestrator.promote.revision.source import environment_policy_at, manifests_at
 from orchestrator.settings import Settings
 from orchestrator.wiring import connect_cluster, open_repo
 

@@ -31,15 +31,11 @@ from orchestrator.kube.inventory import Inventory, InventoryStore
 from orchestrator.kube.prune import PruneOptions
 from orchestrator.manifests import Manifest
 from orchestrator.manifests.params import Parameters
-from orchestrator.promote.deliveries import Change, read_history
-from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.promotion import (
-    PromotionRequest,
-    PromotionResult,
-    promote,
-    promote_change,
-)
-from orchestrator.promote.source import (
+from orchestrator.promote.planning.request import PromotionRequest
+from orchestrator.promote.policy.schema import EnvironmentPolicy
+from orchestrator.promote.policy.trust import TrustRoot, verify_revision
+from orchestrator.promote.revision.deliveries import Change, read_history
+from orchestrator.promote.revision.source import (
     checked_delivery,
     delivered_trailers,
     environment_policy_at,
@@ -47,7 +43,7 @@ from orchestrator.promote.source import (
     manifests_at,
     params_at,
 )
-from orchestrator.promote.trust import TrustRoot, verify_revision
+from orchestrator.promote.write.promotion import PromotionResult, promote, promote_change
 from orchestrator.record import Entry, entries_of
 from orchestrator.record.questions import fallback_delivery
 

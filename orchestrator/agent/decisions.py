@@ -8,13 +8,15 @@ case and the answer without a repository or an API server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from orchestrator.agent.batch import BatchResult
+from orchestrator.health import DeliveryHealth
 from orchestrator.kube.changeset import ChangeSet
-from orchestrator.promote.planning import PromotionPlan
+from orchestrator.promote.planning.decide import PromotionPlan
+from orchestrator.promote.write.batch import BatchResult
 from orchestrator.record import Entry, Phase, Stage
 
 DRIFT_ACTIONS = ("created", "configured")
@@ -42,6 +44,23 @@ def healthy_note(existing: Sequence[Entry], changes: ChangeSet) -> tuple[Phase, 
         return None
     drifted = ", ".join(str(e.ref) for e in changes if str(e.action) in DRIFT_ACTIONS)
     return Phase.DRIFT_CORRECTED, f"re-applied objects changed outside Git: {drifted}"
+
+
+def applied_record(changes: ChangeSet) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """What the note says of an apply: counts by action, and each object's name and action."""
+    counts = {str(k): v for k, v in changes.counts().items() if v}
+    return counts, [{"object": str(e.ref), "action": str(e.action)} for e in changes]
+
+
+def with_health(
+    objects: Sequence[Mapping[str, Any]], health: DeliveryHealth
+) -> list[dict[str, Any]]:
+    """The note's objects, each with the health the last check saw."""
+    status_of = {str(o.ref): str(o.status) for o in health.objects}
+    return [
+        {**obj, "health": status_of[obj["object"]]} if obj["object"] in status_of else dict(obj)
+        for obj in objects
+    ]
 
 
 def held_revision(*, applied: str, verified: Sequence[str], revision: str) -> str | None:

@@ -33,7 +33,7 @@ when it acquired it* (the count is the fencing token: it grows with every change
 of holder, so a replica that lost the Lease and got it back is a new term). The
 token and the replica's identity go into each note. Git cannot check a token
 itself, so a pause between `fence()` and the push remains possible; the
-promotion rebuild's own check (`orchestrator.promote.promotion`) covers that
+promotion rebuild's own check (`orchestrator.promote.write.promotion`) covers that
 window for content.
 """
 

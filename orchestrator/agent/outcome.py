@@ -9,7 +9,7 @@ from orchestrator.agent.ports import Delivery
 from orchestrator.agent.stages import StageFailed
 from orchestrator.health import DeliveryHealth
 from orchestrator.kube.changeset import ChangeSet
-from orchestrator.promote.policy import EnvironmentPolicy
+from orchestrator.promote.policy.schema import EnvironmentPolicy
 from orchestrator.record import Phase, Stage
 
 

@@ -23,13 +23,14 @@ from datetime import UTC, datetime
 
 from orchestrator.agent import failpoints
 from orchestrator.agent.adapters import KubeCluster, RepoGit
-from orchestrator.agent.batch import Promoter
 from orchestrator.agent.decisions import (
     Verdict,
     after_batch,
+    applied_record,
     healthy_note,
     held_revision,
     waiting,
+    with_health,
 )
 from orchestrator.agent.leader import Fence
 from orchestrator.agent.outcome import Delivered, Outcome, failure
@@ -43,8 +44,9 @@ from orchestrator.gitbus.signing import Signer
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.rollback import rollback_target
-from orchestrator.promote.planning import decide
-from orchestrator.promote.policy import EnvironmentPolicy
+from orchestrator.promote.planning.decide import decide
+from orchestrator.promote.policy.schema import EnvironmentPolicy
+from orchestrator.promote.write.batch import Promoter
 from orchestrator.record import (
     ROLLBACK_STAGES,
     Entry,
@@ -84,7 +86,9 @@ class Reconciler(Stages):
         self.now = now
         self.on_record = on_record or (lambda _entry: None)
         self.tracing = tracing or Tracing()
-        self.promoter = Promoter(git=git, env=self.env, record=self._record, fence=self._fence)
+        self.promoter = Promoter(
+            git=git, env=self.env, record=self._record, fence=self._fence, reach=failpoints.reach
+        )
 
     @traced("reconcile")
     def reconcile(self, revision: str, *, cancel: threading.Event | None = None) -> Outcome:
@@ -173,18 +177,18 @@ class Reconciler(Stages):
         changes = ChangeSet()  # what was applied counts even when a step fails
         try:
             with self.timed(Stage.APPLY):
-                self.apply(revision, manifests, policy=policy, report=report, into=changes)
+                self.apply(revision, manifests, policy=policy, into=changes)
+            report.changes, report.objects = applied_record(changes)
             failpoints.reach("after-apply")
-            health = self.check_health(
-                revision, manifests, policy=policy, report=report, cancel=cancel
-            )
+            health = self.check_health(revision, manifests, policy=policy, cancel=cancel)
+            report.health = health.summary
+            report.objects = with_health(report.objects, health)
             failpoints.reach("after-health")
             if policy.verification:
-                self.verify(
-                    revision, policy=policy, delivery=delivery, report=report, cancel=cancel
-                )
+                report.runs = self.verify(revision, policy=policy, delivery=delivery, cancel=cancel)
                 failpoints.reach("after-verification")
         except StageFailed as failed:
+            report.runs = failed.runs or report.runs
             raise failed.within(policy=policy, changes=changes) from failed.cause
         return Delivered(policy=policy, delivery=delivery, changes=changes, health=health)
 

@@ -12,7 +12,7 @@ from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.inventory import inventory_name
-from orchestrator.promote.source import environment_policy_at
+from orchestrator.promote.revision.source import environment_policy_at
 from orchestrator.record import Entry
 from orchestrator.report import Reporter, Route, Sender
 from orchestrator.report.forge_gates import ForgeGates

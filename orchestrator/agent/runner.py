@@ -37,8 +37,8 @@ from orchestrator.gitbus.protocol import Identity
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.gitbus.signing import Signer
 from orchestrator.kube.client import KubeClient
-from orchestrator.promote.publish import Publication, publish
-from orchestrator.promote.suspension import Suspension, suspension_at
+from orchestrator.promote.write.publish import Publication, publish
+from orchestrator.promote.write.suspension import Suspension, suspension_at
 from orchestrator.record import SUCCESS_PHASES, Phase, Report
 from orchestrator.report import Reporter
 from orchestrator.report.tracing import Tracing

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from orchestrator.agent.ports import ClusterPort, Delivery, GitPort
 from orchestrator.agent.watchdog import StageClock
@@ -26,10 +26,10 @@ from orchestrator.errors import (
 from orchestrator.health import DeliveryHealth
 from orchestrator.kube.changeset import ChangeSet
 from orchestrator.manifests import Manifest
-from orchestrator.promote.admission import admission_refusals
-from orchestrator.promote.allowance import Allowance, effective_allowance
-from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.trust import TrustRoot, narrow
+from orchestrator.promote.policy.admission import admission_refusals
+from orchestrator.promote.policy.allowance import Allowance, effective_allowance
+from orchestrator.promote.policy.schema import EnvironmentPolicy
+from orchestrator.promote.policy.trust import TrustRoot, narrow
 from orchestrator.record import Report, Stage
 from orchestrator.report.tracing import Tracing, traced
 from orchestrator.settings import Settings
@@ -48,16 +48,18 @@ class StageFailed(OrchestratorError):
         *,
         policy: EnvironmentPolicy | None = None,
         changes: ChangeSet | None = None,
+        runs: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.stage = stage
         self.cause = cause
         self.policy = policy
         self.changes = changes
+        self.runs = [dict(r) for r in runs]  # verification runs' records, for the note
         super().__init__(f"{stage}: {cause}")
 
     def within(self, *, policy: EnvironmentPolicy, changes: ChangeSet) -> StageFailed:
         """This failure, with the policy it ran under and what it applied before failing."""
-        return StageFailed(self.stage, self.cause, policy=policy, changes=changes)
+        return StageFailed(self.stage, self.cause, policy=policy, changes=changes, runs=self.runs)
 
 
 class Stages:
@@ -124,7 +126,6 @@ class Stages:
         manifests: Sequence[Manifest],
         *,
         policy: EnvironmentPolicy,
-        report: Report,
         into: ChangeSet,
     ) -> None:
         """Apply and prune; what was applied (and each step's time) lands in `into`."""
@@ -135,8 +136,6 @@ class Stages:
             raise StageFailed(Stage.PRUNE, exc) from exc
         except KubeError as exc:
             raise StageFailed(Stage.APPLY, exc) from exc
-        report.changes = {str(k): v for k, v in into.counts().items() if v}
-        report.objects = [{"object": str(e.ref), "action": str(e.action)} for e in into]
         log.info("%s: %s (%s)", revision[:12], into.summary(), into.timings())
 
     @traced("health")
@@ -146,7 +145,6 @@ class Stages:
         manifests: Sequence[Manifest],
         *,
         policy: EnvironmentPolicy,
-        report: Report,
         cancel: threading.Event,
     ) -> DeliveryHealth:
         """Healthy within the policy's timeout, then through its soak time."""
@@ -171,11 +169,6 @@ class Stages:
                 lambda: self.cluster.soak(manifests, policy=policy, cancel=cancel),
                 allowed=policy.health.soak_seconds,
             )
-        report.health = health.summary
-        status_of = {str(o.ref): str(o.status) for o in health.objects}
-        for obj in report.objects:
-            if obj["object"] in status_of:
-                obj["health"] = status_of[obj["object"]]
         return health
 
     @traced("verification")
@@ -185,10 +178,9 @@ class Stages:
         *,
         policy: EnvironmentPolicy,
         delivery: Delivery,
-        report: Report,
         cancel: threading.Event,
-    ) -> None:
-        """Run the policy's verification runs; their records go into the note either way."""
+    ) -> list[dict[str, Any]]:
+        """Run the policy's verification runs; their records, for the note, even on failure."""
         params = self.stage(Stage.VERIFICATION, lambda: self.git.params(revision, policy=policy))
         allowed = sum(run.timeout_seconds for run in policy.verification)
         try:
@@ -197,11 +189,11 @@ class Stages:
                     revision, policy=policy, delivery=delivery.feature, params=params, cancel=cancel
                 )
         except VerificationFailed as exc:
-            report.runs = [dict(r) for r in exc.records]
-            raise StageFailed(Stage.VERIFICATION, exc) from exc
+            runs = [dict(r) for r in exc.records]
+            raise StageFailed(Stage.VERIFICATION, exc, runs=runs) from exc
         except (HealthWaitCancelled, KubeError) as exc:
             raise StageFailed(Stage.VERIFICATION, exc) from exc
-        report.runs = [r.as_record() for r in results]
+        return [r.as_record() for r in results]
 
     def stage(self, stage: Stage, work: Callable[[], _T], *, allowed: float = 0.0) -> _T:
         """Run one stage; any expected failure is tagged with the stage's reason.

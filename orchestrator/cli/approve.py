@@ -14,7 +14,7 @@ from orchestrator.cli.common import (
     output_option,
     repo_option,
 )
-from orchestrator.promote.approve import approve
+from orchestrator.promote.write.approve import approve
 
 
 @click.command("approve")

@@ -14,7 +14,7 @@ from orchestrator.gitbus import protocol
 from orchestrator.kube.client import KubeClient
 from orchestrator.kube.diff import diff_delivery, render_json, render_text
 from orchestrator.kube.inventory import InventoryStore
-from orchestrator.promote.source import environment_policy_at, manifests_at
+from orchestrator.promote.revision.source import environment_policy_at, manifests_at
 
 
 @click.command("diff")

@@ -15,7 +15,7 @@ from orchestrator.cli.common import (
     output_option,
     repo_option,
 )
-from orchestrator.promote.manual import promote_verified
+from orchestrator.promote.write.manual import promote_verified
 
 
 @click.command("promote")

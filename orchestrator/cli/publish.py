@@ -23,8 +23,8 @@ from orchestrator.errors import GitError, OrchestratorError, PublicationRefused
 from orchestrator.gitbus.directory import read_directory
 from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.gitbus.protocol import check_feature
-from orchestrator.promote.publish import Publication, publish
-from orchestrator.promote.source import RevisionTree
+from orchestrator.promote.revision.source import RevisionTree
+from orchestrator.promote.write.publish import Publication, publish
 
 
 def _read_dir(directory: Path) -> dict[str, bytes]:

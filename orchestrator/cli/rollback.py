@@ -15,7 +15,7 @@ from orchestrator.cli.common import (
     repo_option,
 )
 from orchestrator.gitbus import protocol
-from orchestrator.promote.rollback import roll_back
+from orchestrator.promote.write.rollback import roll_back
 
 
 @click.command("rollback")

@@ -15,7 +15,7 @@ from orchestrator.cli.common import (
     repo_option,
 )
 from orchestrator.gitbus import protocol
-from orchestrator.promote.suspension import read_suspension, set_suspended
+from orchestrator.promote.write.suspension import read_suspension, set_suspended
 
 
 def _run(

@@ -3,8 +3,9 @@
 The checkout is read as the agent reads a commit (`gitbus.directory`: only the
 policy directory and each environment's `path`, no symlinks, the same read
 limits), and the same functions then load the policy and the manifests
-(`promote.source`) and judge them (`promote.allowance`, `promote.admission`,
-`promote.trust`). A problem that several environments share is reported once.
+(`promote.revision.source`) and judge them (`promote.policy.allowance`,
+`promote.policy.admission`, `promote.policy.trust`). A problem that several
+environments share is reported once.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from orchestrator.manifests import PARAMS_DIR, Limits, Manifest, load_manifests
 from orchestrator.manifests.limits import Budget
 from orchestrator.manifests.parse import parse_file
 from orchestrator.manifests.selection import manifest_files
-from orchestrator.promote.admission import admission_refusals
-from orchestrator.promote.allowance import Allowance, Ceiling, effective_allowance
-from orchestrator.promote.policy import EnvironmentPolicy, Policy
-from orchestrator.promote.run_allowance import Allows
-from orchestrator.promote.source import Tree, manifests_in, policy_in
-from orchestrator.promote.trust import TrustRoot, narrow
+from orchestrator.promote.policy.admission import admission_refusals
+from orchestrator.promote.policy.allowance import Allowance, Ceiling, effective_allowance
+from orchestrator.promote.policy.run_allowance import Allows
+from orchestrator.promote.policy.schema import EnvironmentPolicy, Policy
+from orchestrator.promote.policy.trust import TrustRoot, narrow
+from orchestrator.promote.revision.source import Tree, manifests_in, policy_in
 from orchestrator.settings import Settings
 
 __all__ = [

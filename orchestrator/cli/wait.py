@@ -17,7 +17,7 @@ import click
 from orchestrator.cli.common import open_remote, output_option, repo_option
 from orchestrator.cli.main import EXIT_FAILED, EXIT_TIMEOUT
 from orchestrator.gitbus import protocol
-from orchestrator.promote.policy import parse_duration
+from orchestrator.promote.policy.schema import parse_duration
 from orchestrator.record import SUCCESS_PHASES, UNVERIFIED_PHASES, Phase
 from orchestrator.status.model import DeliveryView, EnvironmentView
 from orchestrator.status.read import read_pipeline

@@ -109,7 +109,7 @@ def _safe_parts(directory: str) -> list[str]:
 
 
 class DirectoryTree:
-    """A checkout read as a revision (`promote.source.Tree`), under the agent's limits."""
+    """A checkout read as a revision (`promote.revision.source.Tree`), under the agent's limits."""
 
     def __init__(self, root: Path, *, limits: ReadLimits | None = None) -> None:
         self.root = root

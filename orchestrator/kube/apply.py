@@ -30,118 +30,42 @@ otherwise.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from itertools import groupby, zip_longest
+from itertools import groupby
 from typing import TypeVar
 
 from orchestrator.errors import (
     ApplyFailed,
     ClusterUnreachable,
     DryRunFailed,
-    FieldConflict,
     KubeError,
     UnknownKind,
 )
+from orchestrator.kube.apply_options import ApplyOptions
 from orchestrator.kube.changeset import Action, ChangeSet, ChangeSetEntry, Step
 from orchestrator.kube.client import KubeClient, ResourceType
+from orchestrator.kube.crds import crd_kind, defined_kinds
 from orchestrator.kube.inventory import Inventory, InventoryEntry
 from orchestrator.kube.live import LiveObject, live_object, snapshot
+from orchestrator.kube.noop import unchanged
+from orchestrator.kube.rejections import rejected, unknown_kinds
 from orchestrator.kube.wait import CRD_GROUP, CRD_KIND, wait_established
+from orchestrator.kube.waves import (
+    NAMESPACED_STAGE,
+    NAMESPACED_WAVES,
+    interleaved,
+    namespaced_wave,
+    priority,
+)
 from orchestrator.manifests import Manifest, stages
-from orchestrator.manifests.order import KIND_ORDER
 from orchestrator.manifests.scope import crd_scopes
 from orchestrator.objectref import ObjectRef
 
+__all__ = ["NAMESPACED_WAVES", "ApplyOptions", "apply_delivery"]
+
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-_PRIORITY = {key: index for index, key in enumerate(KIND_ORDER)}
-
-_APPS, _BATCH, _RBAC = "apps", "batch", "rbac.authorization.k8s.io"
-# The namespaced stage goes in these waves: what a kind of a later wave needs at
-# admission or at start-up is in an earlier one (quota and limits before anything
-# they judge, a ServiceAccount before the Pods and token Secrets naming it, a Role
-# before the RoleBinding that grants it; configuration and Services before the
-# workloads, so Pods find their ConfigMaps and see their Services' variables).
-# Kinds of one wave do not depend on each other and are applied together; kinds
-# not listed (HPAs, PDBs, Ingresses, custom resources) form the last wave.
-NAMESPACED_WAVES: tuple[frozenset[tuple[str, str]], ...] = (
-    frozenset({("", "ResourceQuota"), ("", "LimitRange"), ("", "ServiceAccount"), (_RBAC, "Role")}),
-    frozenset(
-        {
-            (_RBAC, "RoleBinding"),
-            ("", "Secret"),
-            ("", "ConfigMap"),
-            ("", "PersistentVolumeClaim"),
-            ("networking.k8s.io", "NetworkPolicy"),
-            ("", "Service"),
-        }
-    ),
-    frozenset(
-        {
-            (_APPS, "DaemonSet"),
-            (_APPS, "Deployment"),
-            (_APPS, "StatefulSet"),
-            (_APPS, "ReplicaSet"),
-            ("", "ReplicationController"),
-            ("", "Pod"),
-            (_BATCH, "Job"),
-            (_BATCH, "CronJob"),
-        }
-    ),
-)
-_NAMESPACED_STAGE = 2  # index of `namespaced` in manifests.order.Stages
-_NAMESPACED_WAVE = {key: index for index, wave in enumerate(NAMESPACED_WAVES) for key in wave}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApplyOptions:
-    """How a delivery is applied.
-
-    field_manager: the server-side apply field manager; one per environment
-        (`ApplyOptions.for_environment("prod")` gives `orchestrator-prod`), so
-        two environments sharing a cluster never take each other's fields.
-    force: take over fields another manager owns (the policy's `force`). Off,
-        such a conflict refuses the whole delivery with FieldConflict.
-    concurrency: requests in flight at once, for dry-runs, applies and the
-        live listing (8 by default: enough to hide latency, little enough
-        not to crowd other clients of the API server).
-    crd_timeout: seconds to wait for the delivery's CRDs to be Established
-        and their kinds to appear in discovery (60 by default).
-    poll_interval: seconds between two looks while waiting (0.2).
-    """
-
-    field_manager: str
-    force: bool = False
-    concurrency: int = 8
-    crd_timeout: float = 60.0
-    poll_interval: float = 0.2
-
-    def __post_init__(self) -> None:
-        if not self.field_manager:
-            raise ValueError("field_manager must not be empty")
-        if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        if self.crd_timeout <= 0 or self.poll_interval <= 0:
-            raise ValueError("crd_timeout and poll_interval must be positive")
-
-    @classmethod
-    def for_environment(
-        cls,
-        environment: str,
-        *,
-        force: bool = False,
-        concurrency: int = 8,
-        crd_timeout: float = 60.0,
-    ) -> ApplyOptions:
-        return cls(
-            field_manager=f"orchestrator-{environment}",
-            force=force,
-            concurrency=concurrency,
-            crd_timeout=crd_timeout,
-        )
 
 
 def apply_delivery(
@@ -204,7 +128,7 @@ class _Run:
         self.live: dict[ObjectRef, LiveObject] = {}
 
     def run(self, manifests: list[Manifest]) -> None:
-        defined = _defined_kinds(manifests)
+        defined = defined_kinds(manifests)
         with self.changes.timing(Step.DISCOVERY):
             pending = self._resolve(manifests, defined=defined)
         ordered = stages(manifests, namespaced=self._scope(manifests))
@@ -239,7 +163,7 @@ class _Run:
                     waiting=waiting,
                     todo=todo,
                 )
-            wave_of = _namespaced_wave if index == _NAMESPACED_STAGE else _priority
+            wave_of = namespaced_wave if index == NAMESPACED_STAGE else priority
             self._apply_stage([m for m in stage if m.ref in todo], wave_of=wave_of)
 
     # -- resolving --------------------------------------------------------------
@@ -262,7 +186,7 @@ class _Run:
                 else:
                     unknown.append((manifest, exc))
         if unknown:
-            raise _unknown_kinds(unknown)
+            raise unknown_kinds(unknown)
         return pending
 
     def _scope(self, manifests: list[Manifest]) -> Callable[[ObjectRef], bool | None]:
@@ -292,33 +216,13 @@ class _Run:
     # -- the no-op fast path ----------------------------------------------------
 
     def _unchanged(self, manifest: Manifest) -> ChangeSetEntry | None:
-        """An unchanged entry if the inventory and the live metadata prove it, else None.
-
-        Proof: our last apply recorded this very manifest (digest), the live
-        object is the one it produced (uid), and since then either nobody wrote
-        it (resourceVersion) or nobody touched what we own (the hash of our
-        managedFields entry; a controller writing status changes only the former).
-        """
-        record = self.inventory.get(manifest.ref)
-        live = self.live.get(manifest.ref)
-        if (
-            record is None
-            or live is None
-            or live.deleting
-            or self.inventory.field_manager != self.options.field_manager
-            or record.digest != manifest.digest
-            or record.api_version != manifest.api_version
-            or not record.uid
-            or live.uid != record.uid
-        ):
-            return None
-        if live.resource_version == record.resource_version:
-            proof = "resourceVersion as applied"
-        elif record.fields and live.fields(self.options.field_manager) == record.fields:
-            proof = "managed fields as applied"
-        else:
-            return None
-        return ChangeSetEntry(manifest.ref, Action.UNCHANGED, message=proof, record=record)
+        return unchanged(
+            manifest,
+            record=self.inventory.get(manifest.ref),
+            live=self.live.get(manifest.ref),
+            inventory_manager=self.inventory.field_manager,
+            field_manager=self.options.field_manager,
+        )
 
     # -- dry run ----------------------------------------------------------------
 
@@ -337,7 +241,7 @@ class _Run:
                 results = self._parallel(self._dry_run_one, checked)
             rejections.extend((m, err) for m, err in zip(checked, results, strict=True) if err)
         if rejections:
-            raise _rejected(rejections)
+            raise rejected(rejections)
 
     def _dry_run_one(self, manifest: Manifest) -> KubeError | None:
         try:
@@ -385,7 +289,7 @@ class _Run:
         ]
         if pending:
             needed = {(m.ref.group, m.ref.kind) for m in pending}
-            touched += [m for m in crds if _crd_kind(m) in needed and m not in touched]
+            touched += [m for m in crds if crd_kind(m) in needed and m not in touched]
         if touched:
             with self.changes.timing(Step.CRDS):
                 wait_established(
@@ -419,7 +323,7 @@ class _Run:
             if not unknown:
                 return
             if time.monotonic() >= deadline:
-                raise _unknown_kinds(unknown)
+                raise unknown_kinds(unknown)
             unresolved = [m for m, _ in unknown]
             time.sleep(self.options.poll_interval)
             self.client.forget_kinds()
@@ -436,7 +340,7 @@ class _Run:
         """
         failures: list[KubeError] = []
         for _, wave in groupby(sorted(manifests, key=wave_of), key=wave_of):
-            batch = _interleaved(list(wave))
+            batch = interleaved(list(wave))
             with self.changes.timing(Step.APPLY):
                 results = self._parallel(self._apply_one, batch)
             for result in results:
@@ -486,75 +390,3 @@ class _Run:
         if len(items) <= 1:
             return [work(item) for item in items]
         return list(self.pool.map(work, items))
-
-
-# -- helpers ---------------------------------------------------------------------------
-
-
-def _priority(manifest: Manifest) -> int:
-    return _PRIORITY.get((manifest.ref.group, manifest.ref.kind), len(KIND_ORDER))
-
-
-def _namespaced_wave(manifest: Manifest) -> int:
-    return _NAMESPACED_WAVE.get((manifest.ref.group, manifest.ref.kind), len(NAMESPACED_WAVES))
-
-
-def _interleaved(manifests: list[Manifest]) -> list[Manifest]:
-    """Round robin over kinds, keeping each kind's own order."""
-    by_kind: dict[tuple[str, str], list[Manifest]] = {}
-    for manifest in manifests:
-        by_kind.setdefault((manifest.ref.group, manifest.ref.kind), []).append(manifest)
-    if len(by_kind) < 2:
-        return manifests
-    return [m for row in zip_longest(*by_kind.values()) for m in row if m is not None]
-
-
-def _crd_kind(manifest: Manifest) -> tuple[str, str]:
-    spec = manifest.body.get("spec") or {}
-    names = spec.get("names") or {}
-    return str(spec.get("group", "")), str(names.get("kind", ""))
-
-
-def _defined_kinds(manifests: Iterable[Manifest]) -> dict[tuple[str, str], set[str]]:
-    """(group, kind) -> versions, for the kinds the delivery's own CRDs define."""
-    defined: dict[tuple[str, str], set[str]] = {}
-    for manifest in manifests:
-        if (manifest.ref.group, manifest.ref.kind) != (CRD_GROUP, CRD_KIND):
-            continue
-        versions = (manifest.body.get("spec") or {}).get("versions") or []
-        names = {str(v.get("name")) for v in versions if isinstance(v, dict) and v.get("name")}
-        defined.setdefault(_crd_kind(manifest), set()).update(names)
-    return defined
-
-
-def _unknown_kinds(unknown: Sequence[tuple[Manifest, UnknownKind]]) -> UnknownKind:
-    def line(manifest: Manifest) -> str:
-        return (
-            f"{manifest.path}: {manifest.ref}: kind {manifest.ref.kind!r} of "
-            f"apiVersion {manifest.api_version!r} is not served by the cluster"
-        )
-
-    if len(unknown) == 1:
-        manifest, exc = unknown[0]
-        reason = f"kind {manifest.ref.kind!r} of apiVersion {manifest.api_version!r} is unknown"
-        return UnknownKind(
-            f"{reason} to the cluster (file {manifest.path})", ref=manifest.ref, reason=exc.reason
-        )
-    lines = "\n".join(f"  {line(m)}" for m, _ in unknown)
-    return UnknownKind(f"{len(unknown)} objects are of kinds the cluster does not serve:\n{lines}")
-
-
-def _rejected(rejections: Sequence[tuple[Manifest, KubeError]]) -> KubeError:
-    conflicts = [err for _, err in rejections if isinstance(err, FieldConflict)]
-    if len(conflicts) == len(rejections):
-        if len(conflicts) == 1:
-            return conflicts[0]
-        managers = list(dict.fromkeys(m for c in conflicts for m in c.managers))
-        lines = "\n".join(f"  {c}" for c in conflicts)
-        return FieldConflict(
-            f"dry run: {len(conflicts)} objects conflict with other field managers "
-            f"({', '.join(managers)}); nothing was applied:\n{lines}",
-            managers=managers,
-            conflicts=conflicts,
-        )
-    return DryRunFailed([(m.ref, err.reason) for m, err in rejections])

@@ -12,10 +12,8 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import kubernetes.client
 import kubernetes.config
@@ -25,67 +23,27 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from orchestrator.errors import (
-    ApplyFailed,
     ClusterUnreachable,
-    FieldConflict,
-    Forbidden,
-    KubeError,
     NotFound,
-    PreconditionFailed,
     UnknownKind,
 )
 from orchestrator.kube.config import resolve_cluster
-from orchestrator.kube.conflicts import managers_of, parse_conflicts
+from orchestrator.kube.resource_type import ResourceType
+from orchestrator.kube.translate import translate
+from orchestrator.kube.writes import WriteRequests
 from orchestrator.objectref import ObjectRef
 
+__all__ = ["DEFAULT_REQUEST_TIMEOUT", "KubeClient", "ResourceType"]
+
 _APPLY_PATCH = "application/apply-patch+yaml"
-_MERGE_PATCH = "application/merge-patch+json"
 _METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 _METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-# Statuses that mean the server (or a proxy before it) could not answer. A plain 500
-# is an answer: server-side apply, for one, reports a value of the wrong type with it.
-_UNAVAILABLE = frozenset({502, 503, 504})
 # Seconds for one request: connect, then read. A hung API server fails the
 # reconcile (ClusterUnreachable) instead of hanging the agent.
 DEFAULT_REQUEST_TIMEOUT = (10.0, 60.0)
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceType:
-    """What API discovery says about one kind."""
-
-    group: str
-    version: str
-    kind: str
-    plural: str
-    namespaced: bool
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def path(self, *, namespace: str = "", name: str = "") -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{quote(namespace, safe='')}"
-        base += f"/{self.plural}"
-        if name:
-            base += f"/{quote(name, safe='')}"
-        return base
-
-
-def _status_message(exc: Exception) -> tuple[int, str, dict[str, Any]]:
-    status = int(getattr(exc, "status", 0) or 0)
-    body = getattr(exc, "body", None)
-    try:
-        parsed: dict[str, Any] = json.loads(body) if body else {}
-    except (TypeError, ValueError):
-        parsed = {}
-    message = str(parsed.get("message") or getattr(exc, "reason", "") or exc)
-    return status, message, parsed
-
-
-class KubeClient:
+class KubeClient(WriteRequests):
     """A connection to one cluster, with cached discovery."""
 
     def __init__(
@@ -107,7 +65,7 @@ class KubeClient:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterUnreachable(f"{self.server}: {exc}") from None
         except ApiException as exc:
-            raise self._translate(exc, ref=None, action="discovery") from None
+            raise translate(exc, server=self.server, ref=None, action="discovery") from None
         self._types: dict[tuple[str, str], ResourceType] = {}
         self._lock = threading.Lock()
 
@@ -184,7 +142,7 @@ class KubeClient:
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise ClusterUnreachable(f"{self.server}: {exc}") from None
             except ApiException as exc:
-                raise self._translate(exc, ref=None, action="discovery") from None
+                raise translate(exc, server=self.server, ref=None, action="discovery") from None
             resolved = ResourceType(
                 group=str(found.group or ""),
                 version=str(found.api_version),
@@ -208,7 +166,7 @@ class KubeClient:
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise ClusterUnreachable(f"{self.server}: {exc}") from None
             except ApiException as exc:
-                raise self._translate(exc, ref=None, action="discovery") from None
+                raise translate(exc, server=self.server, ref=None, action="discovery") from None
         types: dict[tuple[str, str], ResourceType] = {}
         for res in found:
             if type(res).__name__ != "Resource" or not getattr(res, "preferred", False):
@@ -258,36 +216,11 @@ class KubeClient:
         try:
             resp = self._dyn.request(method, path, body=body, **params)
         except ApiException as exc:
-            raise self._translate(exc, ref=ref, action=action) from None
+            raise translate(exc, server=self.server, ref=ref, action=action) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterUnreachable(f"{self.server}: {exc}", ref=ref) from None
         data = resp.data
         return json.loads(data) if data else None
-
-    def _translate(self, exc: Exception, *, ref: ObjectRef | None, action: str) -> KubeError:
-        status, message, parsed = _status_message(exc)
-        text = f"{action}: {message}"
-        if status in (401, 403):
-            return Forbidden(text, ref=ref, reason=message)
-        if status == 409 and action.startswith("apply") and parsed.get("reason") == "Conflict":
-            conflicts = parse_conflicts(message, parsed.get("details"))
-            return FieldConflict(
-                text,
-                ref=ref,
-                reason=message,
-                managers=managers_of(conflicts),
-                fields=[c.field for c in conflicts if c.field],
-            )
-        if status == 0 or status in _UNAVAILABLE:
-            return ClusterUnreachable(f"{self.server}: {text}", ref=ref, reason=message)
-        if action.startswith("apply"):
-            return ApplyFailed(text, ref=ref, reason=message)
-        error: type[KubeError] = KubeError
-        if status == 404:
-            error = NotFound
-        elif status == 409 and action == "delete":
-            error = PreconditionFailed  # a delete with a uid precondition met another object
-        return error(text, ref=ref, reason=message)
 
     def apply(
         self,
@@ -390,103 +323,6 @@ class KubeClient:
             if not token:
                 return
 
-    def create(self, obj: Mapping[str, Any], *, field_manager: str) -> dict[str, Any]:
-        """POST a new object (for immutable runs created with generateName)."""
-        ref = ObjectRef.of(dict(obj))
-        rtype = self.resource_type(str(obj.get("apiVersion", "")), ref.kind)
-        created: dict[str, Any] = self._request(
-            "POST",
-            rtype.path(namespace=ref.namespace),
-            ref=ref,
-            action="create",
-            body=dict(obj),
-            query=[("fieldManager", field_manager)],
-            content_type="application/json",
-        )
-        return created
-
-    def merge_patch(
-        self,
-        *,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str = "",
-        patch: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        rtype = self.resource_type(api_version, kind)
-        ref = ObjectRef(group=rtype.group, kind=kind, namespace=namespace, name=name)
-        patched: dict[str, Any] = self._request(
-            "PATCH",
-            rtype.path(namespace=namespace, name=name),
-            ref=ref,
-            action="patch",
-            body=dict(patch),
-            content_type=_MERGE_PATCH,
-        )
-        return patched
-
-    def delete(
-        self,
-        *,
-        api_version: str,
-        kind: str,
-        name: str,
-        namespace: str = "",
-        propagation: str = "Background",
-        uid: str | None = None,
-    ) -> bool:
-        """Delete; False if it was already gone.
-
-        With `uid` the API server deletes only the object of that uid (a delete
-        precondition), so an object re-created under the same name since it was
-        read survives; it answers 409, raised as `PreconditionFailed`.
-        """
-        rtype = self.resource_type(api_version, kind)
-        ref = ObjectRef(group=rtype.group, kind=kind, namespace=namespace, name=name)
-        body: dict[str, Any] = {
-            "kind": "DeleteOptions",
-            "apiVersion": "v1",
-            "propagationPolicy": propagation,
-        }
-        if uid is not None:
-            body["preconditions"] = {"uid": uid}
-        try:
-            self._request(
-                "DELETE",
-                rtype.path(namespace=namespace, name=name),
-                ref=ref,
-                action="delete",
-                body=body,
-                content_type="application/json",
-            )
-        except NotFound:
-            return False
-        return True
-
     def server_version(self) -> str:
         info = self._request("GET", "/version", ref=None, action="version")
         return str(info.get("gitVersion", ""))
-
-    # -- replace (PUT) ------------------------------------------------------------
-    # Added for the leader Lease (orchestrator.kube.lease). Kept apart from the apply
-    # code above so that the two can change independently.
-
-    def replace(self, obj: Mapping[str, Any], *, field_manager: str) -> dict[str, Any]:
-        """PUT the whole object: with `metadata.resourceVersion` set, the write is conditional.
-
-        If the object changed since that version was read, the server refuses with
-        409 Conflict (a KubeError), which is how optimistic concurrency is had.
-        """
-        ref = ObjectRef.of(dict(obj))
-        rtype = self.resource_type(str(obj.get("apiVersion", "")), ref.kind)
-        replaced: dict[str, Any] = self._request(
-            "PUT",
-            rtype.path(namespace=ref.namespace, name=ref.name),
-            ref=ref,
-            action="replace",
-            body=dict(obj),
-            query=[("fieldManager", field_manager)],
-            content_type="application/json",
-        )
-        return replaced

@@ -211,52 +211,65 @@ def diff_delivery(
     }
 
     def one(manifest: Manifest) -> ObjectDiff:
-        ref = manifest.ref
-        try:
-            live = client.get(
-                api_version=manifest.api_version,
-                kind=ref.kind,
-                name=ref.name,
-                namespace=ref.namespace,
-            )
-        except UnknownKind:
-            note = "kind not served (yet): the manifest as is"
-            return compare(ref, live=None, desired=manifest.body, note=note)
-        try:
-            desired = client.apply(
-                manifest.body, field_manager=field_manager, force=force, dry_run=True
-            )
-        except ClusterUnreachable:
-            raise
-        except KubeError as exc:
-            if live is None and ref.namespace in creates_namespaces:
-                note = "namespace is created by this delivery: the manifest as is"
-                return compare(ref, live=None, desired=manifest.body, note=note)
-            left, _ = mask_secrets(strip(live) if live else None, None)
-            return ObjectDiff(
-                ref=ref, action="error", diff="", live=left, desired=None, note=exc.reason
-            )
-        return compare(ref, live=live, desired=desired)
-
-    def gone(ref: ObjectRef, api_version: str) -> ObjectDiff:
-        try:
-            live = client.get(
-                api_version=api_version, kind=ref.kind, name=ref.name, namespace=ref.namespace
-            )
-        except UnknownKind:
-            live = None
-        if live is None:
-            note = "left the delivery; already gone"
-            return ObjectDiff(
-                ref=ref, action="unchanged", diff="", live=None, desired=None, note=note
-            )
-        return compare(
-            ref, live=live, desired=None, note="left the delivery: pruning would delete it"
+        return _diff_one(
+            client,
+            manifest,
+            field_manager=field_manager,
+            force=force,
+            creates_namespaces=creates_namespaces,
         )
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(pool.map(one, manifests))
         if inventory is not None:
             stale = inventory.stale(m.ref for m in manifests)
-            results += list(pool.map(lambda e: gone(e.ref, e.api_version), stale))
+            results += list(pool.map(lambda e: _diff_gone(client, e.ref, e.api_version), stale))
     return results
+
+
+def _diff_one(
+    client: KubeClient,
+    manifest: Manifest,
+    *,
+    field_manager: str,
+    force: bool,
+    creates_namespaces: set[str],
+) -> ObjectDiff:
+    """Live against the dry run's answer; the manifest as is where no dry run can be had."""
+    ref = manifest.ref
+    try:
+        live = client.get(
+            api_version=manifest.api_version, kind=ref.kind, name=ref.name, namespace=ref.namespace
+        )
+    except UnknownKind:
+        note = "kind not served (yet): the manifest as is"
+        return compare(ref, live=None, desired=manifest.body, note=note)
+    try:
+        desired = client.apply(
+            manifest.body, field_manager=field_manager, force=force, dry_run=True
+        )
+    except ClusterUnreachable:
+        raise
+    except KubeError as exc:
+        if live is None and ref.namespace in creates_namespaces:
+            note = "namespace is created by this delivery: the manifest as is"
+            return compare(ref, live=None, desired=manifest.body, note=note)
+        left, _ = mask_secrets(strip(live) if live else None, None)
+        return ObjectDiff(
+            ref=ref, action="error", diff="", live=left, desired=None, note=exc.reason
+        )
+    return compare(ref, live=live, desired=desired)
+
+
+def _diff_gone(client: KubeClient, ref: ObjectRef, api_version: str) -> ObjectDiff:
+    """An object that left the delivery: what pruning would delete, if it is still there."""
+    try:
+        live = client.get(
+            api_version=api_version, kind=ref.kind, name=ref.name, namespace=ref.namespace
+        )
+    except UnknownKind:
+        live = None
+    if live is None:
+        note = "left the delivery; already gone"
+        return ObjectDiff(ref=ref, action="unchanged", diff="", live=None, desired=None, note=note)
+    return compare(ref, live=live, desired=None, note="left the delivery: pruning would delete it")

@@ -42,284 +42,45 @@ administrators) can write it.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import InventoryError, KubeError
+from orchestrator.kube.inventory_codec import Shard, decode, encode, shard_name, shard_names
+from orchestrator.kube.inventory_model import (
+    DEFAULT_SHARD_BYTES,
+    FORMAT,
+    INVENTORY_FIELD_MANAGER,
+    LABEL,
+    MANAGED_BY,
+    SECRET_TYPE,
+    VERIFIED_KEPT,
+    Inventory,
+    InventoryEntry,
+)
 from orchestrator.objectref import ObjectRef
 
 if TYPE_CHECKING:
-    from orchestrator.kube.changeset import ChangeSet
     from orchestrator.kube.client import KubeClient
 
-FORMAT = "1"
-SECRET_TYPE = "orchestrator.dev/inventory"  # noqa: S105 (a type name, not a password)
-LABEL = "orchestrator.dev/inventory"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "orchestrator"}
-# A Secret holds at most 1 MiB; half of it leaves room for metadata and growth.
-DEFAULT_SHARD_BYTES = 512 * 1024
-INVENTORY_FIELD_MANAGER = "orchestrator-inventory"
-VERIFIED_KEPT = 20
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InventoryEntry:
-    """One object the environment applied, and what the cluster said after."""
-
-    ref: ObjectRef
-    api_version: str
-    digest: str = ""
-    resource_version: str = ""
-    uid: str = ""
-    fields: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "apiVersion": self.api_version,
-                "kind": self.ref.kind,
-                "namespace": self.ref.namespace,
-                "name": self.ref.name,
-                "digest": self.digest,
-                "resourceVersion": self.resource_version,
-                "uid": self.uid,
-                "fields": self.fields,
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-
-    @classmethod
-    def from_json(cls, line: str) -> InventoryEntry:
-        raw = json.loads(line)
-        if not isinstance(raw, dict):
-            raise ValueError("an entry is not a JSON object")
-        values = [raw.get(key, "") for key in _KEYS]
-        if not all(isinstance(v, str) for v in values):
-            bad = [k for k, v in zip(_KEYS, values, strict=True) if not isinstance(v, str)]
-            raise ValueError(f"entry field(s) {', '.join(bad)} not a string")
-        api_version, kind, namespace, name, digest, resource_version, uid, fields = values
-        if not (api_version and kind and name):
-            raise ValueError("entry lacks apiVersion, kind or name")
-        return cls(
-            ref=ObjectRef(
-                group=api_version.rpartition("/")[0],
-                kind=kind,
-                namespace=namespace,
-                name=name,
-            ),
-            api_version=api_version,
-            digest=digest,
-            resource_version=resource_version,
-            uid=uid,
-            fields=fields,
-        )
-
-
-_KEYS = ("apiVersion", "kind", "namespace", "name", "digest", "resourceVersion", "uid", "fields")
-
-
-def _ref_key(entry: InventoryEntry) -> tuple[str, str, str, str]:
-    ref = entry.ref
-    return ref.group, ref.kind, ref.namespace, ref.name
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Inventory:
-    """The objects an environment applied at `revision`, keyed by ref."""
-
-    revision: str = ""
-    field_manager: str = ""
-    entries: tuple[InventoryEntry, ...] = ()
-    verified: tuple[str, ...] = ()
-    _index: dict[ObjectRef, InventoryEntry] = field(
-        init=False, repr=False, compare=False, default_factory=dict
-    )
-
-    def __post_init__(self) -> None:
-        entries = tuple(sorted(self.entries, key=_ref_key))
-        object.__setattr__(self, "entries", entries)
-        self._index.update((e.ref, e) for e in entries)
-
-    def get(self, ref: ObjectRef) -> InventoryEntry | None:
-        return self._index.get(ref)
-
-    def __contains__(self, ref: object) -> bool:
-        return ref in self._index
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def refs(self) -> set[ObjectRef]:
-        return set(self._index)
-
-    def stale(self, keep: Iterable[ObjectRef]) -> list[InventoryEntry]:
-        """Entries whose objects are not in `keep`: what pruning considers."""
-        kept = set(keep)
-        return [e for e in self.entries if e.ref not in kept]
-
-    @classmethod
-    def of_changeset(
-        cls,
-        changes: ChangeSet,
-        *,
-        revision: str,
-        field_manager: str,
-        verified: tuple[str, ...] = (),
-    ) -> Inventory:
-        """The inventory a delivery leaves: the record of every entry that has one."""
-        return cls(
-            revision=revision,
-            field_manager=field_manager,
-            entries=tuple(e.record for e in changes if e.record is not None),
-            verified=verified,
-        )
-
-    def with_verified(self, revision: str, *, keep: int = VERIFIED_KEPT) -> Inventory:
-        """This inventory with `revision` first among the verified ones."""
-        rest = tuple(r for r in self.verified if r != revision)
-        return replace(self, verified=(revision, *rest)[:keep])
-
-    def updated(self, changes: ChangeSet) -> Inventory:
-        """This inventory with the records of `changes` laid over it (after a failure).
-
-        Objects the changes applied take their new record; the others keep the
-        old one, so nothing applied before is forgotten and left unpruned.
-        """
-        merged = dict(self._index)
-        for entry in changes:
-            if entry.record is not None:
-                merged[entry.ref] = entry.record
-        return Inventory(
-            revision=self.revision,
-            field_manager=self.field_manager,
-            entries=tuple(merged.values()),
-            verified=self.verified,
-        )
-
-
-# -- encoding (pure) -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Shard:
-    """The data of one Secret: `name` and decoded key -> text."""
-
-    name: str
-    data: dict[str, str]
-
-
-def _hash(*parts: str) -> str:
-    hasher = hashlib.sha256()
-    for part in parts:
-        hasher.update(part.encode("utf-8"))
-        hasher.update(b"\0")
-    return hasher.hexdigest()
-
-
-def shard_name(head: str, entries: str) -> str:
-    """The name of the shard holding `entries`: the head's name and a hash of them."""
-    return f"{head}-{_hash(entries)[:16]}"
-
-
-def encode(
-    inventory: Inventory, *, name: str, max_shard_bytes: int = DEFAULT_SHARD_BYTES
-) -> list[Shard]:
-    """The Secrets that hold `inventory`, the head first.
-
-    Entries are split in order, each shard's `entries` at most `max_shard_bytes`
-    (a single entry larger than that still gets a shard of its own).
-    """
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for entry in inventory.entries:
-        line = entry.to_json()
-        cost = len(line.encode("utf-8")) + 1
-        if chunks[-1] and size + cost > max_shard_bytes:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(line)
-        size += cost
-    texts = ["".join(f"{line}\n" for line in chunk) for chunk in chunks]
-    names = [shard_name(name, text) for text in texts[1:]]
-    verified = json.dumps(list(inventory.verified))
-    head = Shard(
-        name=name,
-        data={
-            "format": FORMAT,
-            "revision": inventory.revision,
-            "fieldManager": inventory.field_manager,
-            "serial": _hash(FORMAT, inventory.revision, inventory.field_manager, verified, *texts)[
-                :16
-            ],
-            "shards": json.dumps(names),
-            "verified": verified,
-            "entries": texts[0],
-        },
-    )
-    rest = [
-        Shard(name=shard, data={"format": FORMAT, "entries": text})
-        for shard, text in zip(names, texts[1:], strict=True)
-    ]
-    return [head, *rest]
-
-
-def shard_names(head: Mapping[str, str]) -> list[str]:
-    """The names of the shards a head Secret's data refers to."""
-    try:
-        names = json.loads(head.get("shards") or "[]")
-    except ValueError:
-        raise ValueError("field 'shards' is not JSON") from None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError("field 'shards' is not a list of names")
-    return names
-
-
-def decode(head: Shard, shards: Sequence[Shard] = ()) -> Inventory:
-    """The inventory in a head Secret's data and its shards (in the head's order).
-
-    Raises ValueError when the data is not an inventory this version can read,
-    or a shard is not the one the head names (its content does not match).
-    """
-    if head.data.get("format") != FORMAT:
-        raise ValueError(f"unknown inventory format {head.data.get('format')!r}")
-    names = shard_names(head.data)
-    if [s.name for s in shards] != names:
-        raise ValueError(f"head names shards {names}, got {[s.name for s in shards]}")
-    entries: list[InventoryEntry] = []
-    for shard in [head, *shards]:
-        text = shard.data.get("entries") or ""
-        if shard is not head and shard_name(head.name, text) != shard.name:
-            raise ValueError(f"shard {shard.name} does not hold what its name says")
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                entries.append(InventoryEntry.from_json(line))
-            except ValueError as exc:
-                raise ValueError(f"{shard.name} line {number}: {exc}") from None
-    return Inventory(
-        revision=head.data.get("revision", ""),
-        field_manager=head.data.get("fieldManager", ""),
-        entries=tuple(entries),
-        verified=_verified(head.data),
-    )
-
-
-def _verified(head: Mapping[str, str]) -> tuple[str, ...]:
-    try:
-        found = json.loads(head.get("verified") or "[]")
-    except ValueError:
-        raise ValueError("field 'verified' is not JSON") from None
-    if not isinstance(found, list) or not all(isinstance(r, str) for r in found):
-        raise ValueError("field 'verified' is not a list of revisions")
-    return tuple(found)
-
-
-# -- storage ---------------------------------------------------------------------------
+__all__ = [
+    "DEFAULT_SHARD_BYTES",
+    "FORMAT",
+    "INVENTORY_FIELD_MANAGER",
+    "LABEL",
+    "MANAGED_BY",
+    "SECRET_TYPE",
+    "VERIFIED_KEPT",
+    "Inventory",
+    "InventoryEntry",
+    "InventoryStore",
+    "Shard",
+    "decode",
+    "encode",
+    "inventory_name",
+    "shard_name",
+    "shard_names",
+]
 
 
 def inventory_name(environment: str) -> str:

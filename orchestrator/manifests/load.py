@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from orchestrator.errors import (
     InvalidObject,
@@ -72,6 +72,26 @@ def load_manifests(
         files, root=root, environment=environment, params=params, limits=limits, errors=errors
     )
 
+    found = _read(selected, params=parameters, limits=limits, errors=errors)
+    scope = chain(namespaced, table_scope(crd_scopes(f.obj for f in found)), builtin_scope)
+    manifests = _validated(found, scope=scope, default_namespace=default_namespace, errors=errors)
+    errors.extend(duplicates(manifests))
+
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ManifestErrors(errors, path=normalize_root(root) or ".")
+    return manifests
+
+
+def _read(
+    selected: Mapping[str, bytes],
+    *,
+    params: Parameters,
+    limits: Limits,
+    errors: list[ManifestError],
+) -> list[_Found]:
+    """Every object of the selected files, parameters filled; problems go to `errors`."""
     found: list[_Found] = []
     total = 0
     for path, data in selected.items():
@@ -86,12 +106,24 @@ def load_manifests(
             raise ManifestLimitExceeded(
                 f"brings the delivery over {limits.max_objects:,} objects", path=path
             )
+        if not _may_hold_placeholders(data):
+            found.extend(item for item in objects if _kept(item, errors))
+            continue
         try:
-            found.extend(_fill(objects, params=parameters, budget=budget, errors=errors))
+            found.extend(_fill(objects, params=params, budget=budget, errors=errors))
         except ManifestLimitExceeded as exc:
             errors.append(exc)
+    return found
 
-    scope = chain(namespaced, table_scope(crd_scopes(f.obj for f in found)), builtin_scope)
+
+def _validated(
+    found: list[_Found],
+    *,
+    scope: Scope,
+    default_namespace: str | None,
+    errors: list[ManifestError],
+) -> list[Manifest]:
+    """The objects that pass validation, as Manifests; the others' problems go to `errors`."""
     manifests: list[Manifest] = []
     for item in found:
         try:
@@ -106,12 +138,6 @@ def load_manifests(
             errors.append(exc)
             continue
         manifests.append(Manifest.of(body, path=item.path))
-    errors.extend(duplicates(manifests))
-
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise ManifestErrors(errors, path=normalize_root(root) or ".")
     return manifests
 
 
@@ -132,6 +158,19 @@ def _parameters(
         if not errors:
             raise
         raise ManifestErrors([*errors, exc], path=normalize_root(root) or ".") from None
+
+
+def _may_hold_placeholders(data: bytes) -> bool:
+    """Whether a parsed string of this file can contain `$(`: written out, or escaped."""
+    return b"$(" in data or b"\\" in data
+
+
+def _kept(item: _Found | InvalidObject, errors: list[ManifestError]) -> TypeGuard[_Found]:
+    """Whether `item` is an object; an error goes to `errors` instead."""
+    if isinstance(item, InvalidObject):
+        errors.append(item)
+        return False
+    return True
 
 
 def _fill(

@@ -4,13 +4,10 @@ What comes out is what Kubernetes objects are made of: mappings with string
 keys, lists, strings, integers, finite floats, booleans and null, as a tree
 (no object shared between two places, so later stages may walk or change it).
 
-YAML is read with PyYAML's safe constructor, but composed by a counting
-composer of our own: an alias costs everything it stands for each time it is
-used, so a "billion laughs" file fails after about fifty alias events, while
-its composed graph is still a few kilobytes. The counts are kept in a `Budget`
-that parameter substitution goes on spending from. Where libyaml is available
-its parser does the scanning (about five times faster); the counting composer
-is Python either way.
+YAML is read by one of the loaders of `yaml_loaders` (libyaml where PyYAML
+has it), which charge a `Budget` for every node, an alias for everything it
+stands for each time it is used; parameter substitution goes on spending from
+the same budget.
 
 Differences from PyYAML's defaults, each to read files as Kubernetes does:
 - timestamps stay strings (sigs.k8s.io/yaml does the same); `=` is a string;
@@ -26,151 +23,36 @@ tabs), with the same duplicate-key, depth, node and type rules.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 
 import yaml
-from yaml.composer import Composer, ComposerError
-from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import Resolver
-from yaml.scanner import Scanner
 
-from orchestrator.errors import ManifestParseError
-from orchestrator.manifests.fields import field_path
+from orchestrator.errors import ManifestError, ManifestParseError
 from orchestrator.manifests.limits import Budget
+from orchestrator.manifests.parse_cache import ParseCache
+from orchestrator.manifests.plain import to_plain
+from orchestrator.manifests.yaml_loaders import YAML_LOADERS, YamlLoader
+
+__all__ = ["YAML_LOADERS", "cache", "parse_file", "to_plain", "yaml_loader"]
 
 # libyaml (PyYAML >= 6.0.3) refuses more than 1,000 nesting levels while scanning,
-# before the counting composer sees the first node. Its ceiling is far above ours
-# (`DEPTH_CEILING`), so crossing it is crossing `max_depth`, and is reported as such.
+# before any node is charged. Its ceiling is far above ours (`DEPTH_CEILING`), so
+# crossing it is crossing `max_depth`, and is reported as such.
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_VALUE = "tag:yaml.org,2002:value"
-_STR = "tag:yaml.org,2002:str"
+# The loader parse_file uses; tests switch it to cover every one.
+yaml_loader: Callable[[str, Budget], YamlLoader] = next(iter(YAML_LOADERS.values()))
 
-
-class _Resolver(Resolver):
-    """YAML 1.1 resolution without timestamps and `=`, which Kubernetes reads as strings."""
-
-    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's class-level table
-        first: [(tag, rx) for tag, rx in resolvers if tag not in (_TIMESTAMP, _VALUE)]
-        for first, resolvers in Resolver.yaml_implicit_resolvers.items()
-    }
-
-
-class _CountingComposer(Composer):
-    """Composes nodes while charging the budget for the tree a full walk would visit.
-
-    It also refuses a key given twice in one mapping; keys that are not plain
-    strings need no check here, since they are refused later anyway.
-    """
-
-    def __init__(self, budget: Budget) -> None:
-        super().__init__()
-        self._budget = budget
-        self._depth = 0
-        # Expanded (nodes, characters) of every anchored node of this document.
-        self._sizes: dict[Node, tuple[int, int]] = {}
-
-    def compose_document(self) -> Node | None:
-        self._sizes = {}
-        return super().compose_document()
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        budget = self._budget
-        event: Any = self.peek_event()  # type: ignore[attr-defined]
-        line: int = event.start_mark.line + 1
-        if isinstance(event, AliasEvent):
-            budget.alias(line=line)
-            node = super().compose_node(parent, index)
-            size = self._sizes.get(node) if node is not None else None
-            if size is None:
-                raise ManifestParseError(
-                    f"line {line}: alias *{event.anchor} is used inside the node it names",
-                    path=budget.path,
-                )
-            budget.spend(nodes=size[0], chars=size[1], line=line)
-            return node
-        self._depth += 1
-        if self._depth > budget.limits.max_depth:
-            budget.fail(f"nests deeper than {budget.limits.max_depth} levels", line=line)
-        nodes, chars = budget.nodes, budget.chars
-        node = super().compose_node(parent, index)
-        budget.spend(
-            nodes=1, chars=len(node.value) if isinstance(node, ScalarNode) else 0, line=line
-        )
-        if event.anchor is not None and node is not None:
-            self._sizes[node] = (budget.nodes - nodes, budget.chars - chars)
-        self._depth -= 1
-        return node
-
-    def compose_mapping_node(self, anchor: Any) -> MappingNode:
-        node = super().compose_mapping_node(anchor)
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.tag == _STR:
-                if key_node.value in seen:
-                    raise ComposerError(
-                        "while composing a mapping",
-                        node.start_mark,
-                        f"found key {key_node.value!r} twice",
-                        key_node.start_mark,
-                    )
-                seen.add(key_node.value)
-        return node
-
-
-class _YamlLoader(Protocol):
-    def check_node(self) -> bool: ...
-    def get_node(self) -> Node | None: ...
-    def construct_document(self, node: Node) -> Any: ...
-    def dispose(self) -> None: ...
-
-
-class _PythonLoader(_CountingComposer, Reader, Scanner, Parser, SafeConstructor, _Resolver):
-    """Pure-Python scanning and parsing."""
-
-    def __init__(self, stream: str, budget: Budget) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        _CountingComposer.__init__(self, budget)
-        SafeConstructor.__init__(self)
-        _Resolver.__init__(self)
-
-
-YAML_LOADERS: dict[str, Callable[[str, Budget], _YamlLoader]] = {"python": _PythonLoader}
-
-try:
-    from yaml._yaml import CParser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    pass
-else:
-
-    class _LibyamlLoader(_CountingComposer, CParser, SafeConstructor, _Resolver):
-        """libyaml scans and parses; the counting composer stays in charge of nodes."""
-
-        def __init__(self, stream: str, budget: Budget) -> None:
-            CParser.__init__(self, stream)
-            _CountingComposer.__init__(self, budget)
-            SafeConstructor.__init__(self)
-            _Resolver.__init__(self)
-
-    YAML_LOADERS = {"libyaml": _LibyamlLoader, **YAML_LOADERS}
-
-# The loader parse_file uses; tests switch it to cover both.
-yaml_loader: Callable[[str, Budget], _YamlLoader] = next(iter(YAML_LOADERS.values()))
+# Parsed files by content, shared by every load of this process.
+cache = ParseCache()
 
 
 def parse_file(data: bytes, *, path: str, budget: Budget) -> list[Any]:
     """The documents of one file (`None` for an empty YAML document), by extension.
 
     `.json` files are one JSON value; anything else is read as a YAML stream.
+    A file parsed before (same bytes, format, limits and loader) comes from `cache`.
     """
     limits = budget.limits
     if len(data) > limits.max_file_bytes:
@@ -182,12 +64,43 @@ def parse_file(data: bytes, *, path: str, budget: Budget) -> list[Any]:
             f"is not UTF-8 text (byte {exc.start}: {exc.reason})", path=path
         ) from None
     if path.endswith(".json"):
-        return [_parse_json(text, budget=budget)]
-    return _parse_yaml(text, budget=budget)
+        return cache.parse(
+            data, kind="json", budget=budget, parse=lambda: [_parse_json(text, budget=budget)]
+        )
+    loader = yaml_loader
+    return cache.parse(
+        data, kind=loader, budget=budget, parse=lambda: _parse_yaml(text, budget=budget)
+    )
 
 
 def _parse_yaml(text: str, *, budget: Budget) -> list[Any]:
-    loader = yaml_loader(text, budget)
+    """The documents; a refused file is refused as the pure-Python loader words it.
+
+    libyaml parses a whole document before any node is charged, and a charge
+    found on the node graph knows the anchored node's line, not the alias's.
+    So when the fast loader refuses a file, the counting composer reads it
+    again from the same budget and raises its error: the limit met first in
+    document order, at the line where it is met. Both refuse the same files
+    (a property test holds them to it), and the composer stops at the first
+    limit, so a refused file costs what it cost before the fast loader.
+    """
+    start = (budget.nodes, budget.chars, budget.aliases)
+    try:
+        return _load_yaml(yaml_loader, text, budget=budget)
+    except ManifestError:
+        exact = YAML_LOADERS.get("python")
+        if exact is None or yaml_loader is exact:
+            raise
+        again = Budget(budget.limits, path=budget.path)
+        again.nodes, again.chars, again.aliases = start
+        _load_yaml(exact, text, budget=again)
+        raise
+
+
+def _load_yaml(
+    loader_type: Callable[[str, Budget], YamlLoader], text: str, *, budget: Budget
+) -> list[Any]:
+    loader = loader_type(text, budget)
     documents: list[Any] = []
     try:
         while loader.check_node():
@@ -196,7 +109,7 @@ def _parse_yaml(text: str, *, budget: Budget) -> list[Any]:
             node = loader.get_node()
             data = loader.construct_document(node) if node is not None else None
             where = f"document {len(documents) + 1}"
-            documents.append(to_plain(data, budget=budget, count=False, where=where))
+            documents.append(to_plain(data, budget=budget, count=not loader.counted, where=where))
     except yaml.YAMLError as exc:
         if isinstance(exc, yaml.MarkedYAMLError) and exc.problem == _LIBYAML_TOO_DEEP:
             mark = exc.problem_mark
@@ -255,66 +168,3 @@ def _parse_json(text: str, *, budget: Budget) -> Any:
     except ValueError as exc:
         raise ManifestParseError(str(exc), path=budget.path) from None
     return to_plain(value, budget=budget, count=True, where="")
-
-
-class _NotPlain(Exception):
-    """Raised deep in `to_plain`; each level adds its key on the way out."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.trail: list[str | int] = []
-
-
-def to_plain(value: Any, *, budget: Budget, count: bool, where: str) -> Any:
-    """A fresh JSON-shaped copy of `value`, or a ManifestParseError saying where it is not."""
-    try:
-        return _copy(value, 1, budget, count)
-    except _NotPlain as exc:
-        at = field_path(reversed(exc.trail))
-        prefix = f"{where}: " if where else ""
-        raise ManifestParseError(f"{prefix}{at}: {exc.message}", path=budget.path) from None
-
-
-def _copy(value: Any, depth: int, budget: Budget, count: bool) -> Any:
-    if depth > budget.limits.max_depth:
-        budget.fail(f"nests deeper than {budget.limits.max_depth} levels")
-    if count:
-        budget.spend(nodes=1, chars=len(value) if isinstance(value, str) else 0)
-    if isinstance(value, dict):
-        return _copy_mapping(value, depth, budget, count)
-    if isinstance(value, list):
-        return _copy_list(value, depth, budget, count)
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _NotPlain(f"{value} is not a finite number")
-        return value
-    raise _NotPlain(f"a {type(value).__name__} value has no JSON form (drop the explicit tag)")
-
-
-def _copy_mapping(value: dict[Any, Any], depth: int, budget: Budget, count: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise _NotPlain(f"mapping key {key!r} is not a string; quote it")
-        if count:
-            budget.spend(nodes=1, chars=len(key))
-        try:
-            out[key] = _copy(item, depth + 1, budget, count)
-        except _NotPlain as exc:
-            exc.trail.append(key)
-            raise
-    return out
-
-
-def _copy_list(value: list[Any], depth: int, budget: Budget, count: bool) -> list[Any]:
-    items: list[Any] = []
-    for index, item in enumerate(value):
-        try:
-            items.append(_copy(item, depth + 1, budget, count))
-        except _NotPlain as exc:
-            exc.trail.append(index)
-            raise
-    return items

@@ -147,6 +147,7 @@ class Entry:
         return cls(
             note=note,
             **{name: _text(fields.get(key)) for name, key in _TEXT_FIELDS.items()},
+            health=_health(fields.get("health")),
             changes=_counts(fields.get("changes")),
             objects=tuple(
                 ObjectRecord(
@@ -185,12 +186,19 @@ _TEXT_FIELDS = {
     "stage": "stage",
     "message": "message",
     "error": "error",
-    "health": "health",
     "gate": "gate",
     "rolled_back_to": "rolledBackTo",
     "verified_on": "verifiedOn",
     "writer": "writer",
 }
+
+
+def _health(value: object) -> str:
+    """The agent writes a one-line summary; the protocol example maps object -> word."""
+    if isinstance(value, dict) and value:
+        healthy = sum(1 for v in value.values() if str(v).lower() == "healthy")
+        return f"{healthy}/{len(value)} healthy"
+    return _text(value)
 
 
 def _int(value: object) -> int | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.promote.suspension import Suspension
+from orchestrator.promote.write.suspension import Suspension
+from orchestrator.record import Phase
 
 SCHEMA = "orchestrator.pipeline/v1"
 _SHORT = 7
@@ -26,19 +27,20 @@ class Status:
     UNKNOWN = "unknown"
 
 
-# Agent phases (agent/record.py) and the lower-case words of docs/protocol.md.
+# The agent's phases (`record.Phase`), and the lower-case words of docs/protocol.md's
+# examples that other tools write.
 _STATUS_OF_PHASE = {
-    "healthy": Status.HEALTHY,
-    "promoted": Status.HEALTHY,
-    "driftcorrected": Status.HEALTHY,
-    "superseded": Status.HEALTHY,  # settled by a newer revision that contains it
+    Phase.HEALTHY.lower(): Status.HEALTHY,
+    Phase.PROMOTED.lower(): Status.HEALTHY,
+    Phase.DRIFT_CORRECTED.lower(): Status.HEALTHY,
+    Phase.SUPERSEDED.lower(): Status.HEALTHY,  # settled by a newer revision that contains it
+    Phase.WAITING.lower(): Status.PROGRESSING,
+    Phase.FAILED.lower(): Status.FAILED,
+    Phase.ROLLED_BACK.lower(): Status.FAILED,
     "verified": Status.HEALTHY,
-    "waiting": Status.PROGRESSING,
     "progressing": Status.PROGRESSING,
     "received": Status.PROGRESSING,
     "applied": Status.PROGRESSING,
-    "failed": Status.FAILED,
-    "rolledback": Status.FAILED,
     "unhealthy": Status.FAILED,
 }
 

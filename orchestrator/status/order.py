@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from orchestrator.promote.policy import Policy
+from orchestrator.promote.policy.schema import Policy
 
 
 def edges(

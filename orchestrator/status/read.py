@@ -16,15 +16,17 @@ from pathlib import PurePosixPath
 
 from orchestrator.errors import GitError, PolicyError
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, NoteDocument
+from orchestrator.gitbus.protocol import NoteDocument
 from orchestrator.gitbus.repo import CacheRepo, CommitInfo
-from orchestrator.promote.policy import POLICY_PATH, Policy, parse_policy
-from orchestrator.promote.source import (
+from orchestrator.gitbus.trailers import DELIVERY, DeliveryTrailers
+from orchestrator.promote.policy.schema import POLICY_PATH, Policy, parse_policy
+from orchestrator.promote.revision.source import (
     delivered_trailers,
     is_ancestor_or_unknown,
     parse_delivery_trailers,
 )
-from orchestrator.promote.suspension import suspension_at
+from orchestrator.promote.write.suspension import suspension_at
+from orchestrator.record.questions import delivery_name
 from orchestrator.status.model import (
     CandidateView,
     DeliveryView,
@@ -179,7 +181,7 @@ class _Reader:
         info = self.repo.commit_info(sha)
         trailers = delivered_trailers(self.repo, info)
         said = summarize(note)
-        delivery = said.delivery or trailers.delivery or f"rev-{sha[:12]}"
+        delivery = delivery_name(said.delivery, trailers.delivery, revision=sha)
         committed = _commit_time(info)
         return DeliveryView(
             environment=env,
@@ -309,7 +311,7 @@ def _all_deliveries(repo: CacheRepo, info: CommitInfo) -> tuple[str, ...]:
     """
 
     def names(of: CommitInfo) -> list[str]:
-        return [v for k, v in of.trailers if k.lower() == protocol.DELIVERY.lower()]
+        return [v for k, v in of.trailers if k.lower() == DELIVERY.lower()]
 
     found = names(info)
     if not found and len(info.parents) > 1:

@@ -24,10 +24,11 @@ from orchestrator.kube.changeset import ChangeSet
 from orchestrator.kube.inventory import Inventory
 from orchestrator.manifests import Manifest
 from orchestrator.manifests.params import Parameters
-from orchestrator.promote.deliveries import Change
-from orchestrator.promote.policy import EnvironmentPolicy
-from orchestrator.promote.promotion import PromotionRequest, PromotionResult
-from orchestrator.promote.trust import TrustRoot
+from orchestrator.promote.planning.request import PromotionRequest
+from orchestrator.promote.policy.schema import EnvironmentPolicy
+from orchestrator.promote.policy.trust import TrustRoot
+from orchestrator.promote.revision.deliveries import Change
+from orchestrator.promote.write.promotion import PromotionResult
 from orchestrator.record import Entry, entries_of
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from orchestrator.gitbus.protocol import Identity, NoteEntry, utc_timestamp
 from orchestrator.gitbus.repo import CacheRepo
-from orchestrator.promote.promotion import PromotionRequest, promote
+from orchestrator.promote.planning.request import PromotionRequest
+from orchestrator.promote.write.promotion import promote
 from orchestrator.record import Phase, PromotionRecord, Report, Stage
 from tests.support.workrepo import WorkRepo, git
 

@@ -25,7 +25,7 @@ from tests.support.hostile import commit_with_blob, zero_blob
 
 pytestmark = pytest.mark.slow
 
-FIXTURES = Path(__file__).resolve().parents[2] / "unit" / "promote" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "unit" / "promote" / "policy" / "fixtures"
 GiB = 1024 * 1024 * 1024
 
 

@@ -19,7 +19,7 @@ from orchestrator.agent.reconcile import Pipeline
 from orchestrator.cli import main
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient
-from orchestrator.promote.source import checked_delivery
+from orchestrator.promote.revision.source import checked_delivery
 from orchestrator.record import Phase, Stage
 from orchestrator.settings import Settings
 from tests.support.workrepo import WorkRepo, git
@@ -27,7 +27,7 @@ from tests.support.workrepo import WorkRepo, git
 TABLE = yaml.safe_load((Path(__file__).with_name("fixtures") / "refusals.yaml").read_text())
 CASES = {case["name"]: case for case in TABLE["cases"]}
 SECRET = "TOP-SECRET"
-# Stages that run before anything reaches the cluster (reconcile's `_admit`).
+# Stages that run before anything reaches the cluster (`Stages.admit` of the reconciler).
 ADMISSION = {Stage.SIGNATURE, Stage.POLICY, Stage.ARTIFACT, Stage.BUILD, Stage.NOT_ALLOWED}
 
 

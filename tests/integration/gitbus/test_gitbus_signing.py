@@ -21,7 +21,7 @@ from orchestrator.gitbus.signing import (
     SshSigner,
     SshVerifier,
 )
-from orchestrator.promote.trust import TrustRoot, narrow, verify_revision
+from orchestrator.promote.policy.trust import TrustRoot, narrow, verify_revision
 from tests.integration.gitbus.gitbus_servers import Remote, RemoteFactory, git, need_binary
 
 AGENT = Identity("Agent", "agent@example.com", datetime(2024, 5, 1, tzinfo=UTC))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.gitbus import protocol
+from orchestrator.gitbus.trailers import PROTOCOL_KEYS, format_message, parse_trailers
 from tests.integration.gitbus.gitbus_servers import git_env, need_binary
 
 _HOME = tempfile.mkdtemp(prefix="gitbus-trailers-home-")
@@ -31,7 +31,7 @@ def git_parse(message: str) -> list[str]:
 
 
 def ours(message: str) -> list[str]:
-    return [f"{key}: {value}" for key, value in protocol.parse_trailers(message)]
+    return [f"{key}: {value}" for key, value in parse_trailers(message)]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -41,7 +41,7 @@ def _git() -> None:
 
 
 keys = st.one_of(
-    st.sampled_from(protocol.PROTOCOL_KEYS),
+    st.sampled_from(PROTOCOL_KEYS),
     st.from_regex(r"[A-Za-z0-9][A-Za-z0-9-]{0,12}", fullmatch=True),
 )
 one_line = st.text(
@@ -80,12 +80,12 @@ def test_formatted_messages_roundtrip_through_git(
     subject: str, body: str, trailers: list[tuple[str, str]]
 ) -> None:
     try:
-        message = protocol.format_message(subject, body=body, trailers=trailers)
+        message = format_message(subject, body=body, trailers=trailers)
     except ValueError:
         assume(False)
         return
     expected = [f"{k}: {v}" for k, v in trailers]
-    assert protocol.parse_trailers(message) == trailers
+    assert parse_trailers(message) == trailers
     assert git_parse(message) == expected
 
 

@@ -8,8 +8,9 @@ import pytest
 
 from orchestrator.errors import BranchNotFound, PushRejected
 from orchestrator.gitbus import protocol
-from orchestrator.gitbus.protocol import DeliveryTrailers, Identity, NoteEntry
+from orchestrator.gitbus.protocol import Identity, NoteEntry
 from orchestrator.gitbus.repo import CacheRepo, RefChange
+from orchestrator.gitbus.trailers import DeliveryTrailers
 from tests.integration.gitbus.gitbus_servers import Remote, git
 
 AGENT = Identity("Agent Dev", "agent-dev@example.com", datetime(2024, 5, 1, 12, 0, tzinfo=UTC))

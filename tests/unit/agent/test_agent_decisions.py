@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from orchestrator.agent.batch import BatchResult
-from orchestrator.agent.decisions import after_batch, healthy_note, held_revision
+from orchestrator.agent.decisions import after_batch, healthy_note, held_revision, with_health
 from orchestrator.gitbus.protocol import NoteEntry
+from orchestrator.health import DeliveryHealth
+from orchestrator.health.status import HealthStatus, ObjectHealth
 from orchestrator.kube.changeset import ChangeSet
+from orchestrator.objectref import ObjectRef
+from orchestrator.promote.write.batch import BatchResult
 from orchestrator.record import Entry, Phase, Stage
 
 A, B = "a" * 40, "b" * 40
@@ -41,3 +44,19 @@ def test_a_batch_decides_the_phase() -> None:
     assert (stale.phase, stale.message) == (Phase.SUPERSEDED, "newer there")
     partly = after_batch(BatchResult(superseded=["newer there"], pushed_any=True))
     assert partly.phase is Phase.PROMOTED
+
+
+def test_the_note_names_each_object_with_its_last_health() -> None:
+    ref = ObjectRef.of(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}}
+    )
+    health = DeliveryHealth.of([ObjectHealth(ref=ref, status=HealthStatus.HEALTHY, message="")])
+    objects = [
+        {"object": str(ref), "action": "created"},
+        {"object": "Secret/shop/b", "action": "unchanged"},
+    ]
+    assert with_health(objects, health) == [
+        {"object": str(ref), "action": "created", "health": "Healthy"},
+        {"object": "Secret/shop/b", "action": "unchanged"},
+    ]
+    assert objects[0] == {"object": str(ref), "action": "created"}  # the input stays as it was

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.promote.policy import parse_policy
+from orchestrator.promote.policy.schema import parse_policy
 from orchestrator.settings import load_settings
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"

@@ -1,0 +1,1 @@
+"""Reading a revision from the bus: its policy, manifests, parameters, trailers and history."""

@@ -1,0 +1,1 @@
+"""The promotion write side: promotion commits, batches, publish, approve, rollback, suspension."""
