@@ -369,8 +369,11 @@ def test_a_promotion_is_one_green_pull_request_and_its_merge_reaches_production_
     )
     applied_after = time.monotonic() - merged_at
     assert applied_after <= 2.0, f"applied {applied_after:.1f}s after the merge"
-    assert "webhook: push to refs/heads/production" in production.log() or (
-        "webhook: merged into refs/heads/production" in production.log()
+    # Gitea's pull request event named the merged-into branch (its push event follows).
+    eventually(
+        "the merged-PR event at the production agent",
+        lambda: "webhook: merged into refs/heads/production, poll requested" in production.log(),
+        timeout=10,
     )
 
     released = flow.branch_tip("production")
