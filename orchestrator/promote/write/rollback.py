@@ -30,6 +30,7 @@ from orchestrator.gitbus.trailers import (
 from orchestrator.promote.revision.source import environment_policy_at
 from orchestrator.promote.write.manual import verified_entry
 from orchestrator.promote.write.promotion import changes_for
+from orchestrator.record import Entry
 from orchestrator.record.questions import delivery_name
 
 FIRST_PARENT_WALK_LIMIT = 1_000
@@ -67,35 +68,19 @@ def roll_back(
         repo, environment=environment, revision=target, action="rolled back to"
     )
     trailers = DeliveryTrailers.from_message(repo.commit_info(target).message)
-    delivery = delivery_name(verified.delivery, trailers.delivery, revision=target)
-    directory = environment_policy_at(repo, tip, environment=environment).path
+    restore = _Restore(
+        environment=environment,
+        target=target,
+        delivery=delivery_name(verified.delivery, trailers.delivery, revision=target),
+        directory=environment_policy_at(repo, tip, environment=environment).path,
+        verified=verified,
+    )
 
     def rebuild(current: str | None) -> str | None:
         base = current if current is not None else repo.refresh(env_ref)
         if base is None:
             raise BranchNotFound(f"{env_ref} does not exist")
-        changes = changes_for(
-            wanted=repo.read_files(target, directory=directory.strip("/")),
-            present=repo.read_files(base, directory=directory.strip("/")),
-            directory=directory,
-        )
-        if not changes:
-            return current  # the branch already holds that delivery
-        return repo.create_commit(
-            parent=base,
-            subject=f"Roll back {environment} to {target[:12]} ({delivery})",
-            body=(
-                f"Restores {directory}/ as of {target[:12]}, which {verified.agent} verified "
-                f"({verified.phase} at {verified.at})."
-            ),
-            author=author,
-            trailers=[
-                (DELIVERY, delivery),
-                (ROLLBACK_TO, format_promoted_from(environment, target)),
-            ],
-            changes=changes,
-            signer=signer,
-        )
+        return restore.commit(repo, base=base, author=author, signer=signer) or current
 
     result = repo.push_with_retry(ref=env_ref, rebuild=rebuild)
     return RollbackResult(
@@ -103,8 +88,48 @@ def roll_back(
         commit=result.commit,
         pushed=result.pushed,
         restored=target,
-        delivery=delivery,
+        delivery=restore.delivery,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Restore:
+    """What a rollback commit restores, and from which verified revision."""
+
+    environment: str
+    target: str
+    delivery: str
+    directory: str
+    verified: Entry
+
+    def commit(
+        self, repo: CacheRepo, *, base: str, author: Identity, signer: Signer | None
+    ) -> str | None:
+        """The restoring commit on `base`; None when `base` already holds that delivery."""
+        inside = self.directory.strip("/")
+        changes = changes_for(
+            wanted=repo.read_files(self.target, directory=inside),
+            present=repo.read_files(base, directory=inside),
+            directory=self.directory,
+        )
+        if not changes:
+            return None
+        verified = self.verified
+        return repo.create_commit(
+            parent=base,
+            subject=f"Roll back {self.environment} to {self.target[:12]} ({self.delivery})",
+            body=(
+                f"Restores {self.directory}/ as of {self.target[:12]}, which {verified.agent} "
+                f"verified ({verified.phase} at {verified.at})."
+            ),
+            author=author,
+            trailers=[
+                (DELIVERY, self.delivery),
+                (ROLLBACK_TO, format_promoted_from(self.environment, self.target)),
+            ],
+            changes=changes,
+            signer=signer,
+        )
 
 
 def _on_first_parent_line(repo: CacheRepo, revision: str, *, tip: str) -> bool:
