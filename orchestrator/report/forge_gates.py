@@ -113,9 +113,13 @@ class ForgeGates:
             if statuses:
                 self._want(entry.revision, statuses)
             for pr in wanted:
+                desired.promotions.pop(pr.head, None)  # re-inserted as the newest
                 desired.promotions[pr.head] = _Promotion(pr, entry.revision, merge)
                 if open_pulls:
                     desired.unopened.add(pr.head)
+            for head in list(desired.promotions)[:-REMEMBERED_COMMITS]:
+                if head not in desired.unopened:
+                    del desired.promotions[head]  # the oldest, long opened
             # A promotion's head shows the gates of the revision it promotes.
             for promotion in desired.promotions.values():
                 if promotion.revision == entry.revision:
@@ -288,6 +292,10 @@ class ForgeGates:
             try:
                 self.forge.merge(promotion.opened, sha=sha)
             except MergeRefused as exc:  # someone else's required check, or merged already
+                if self.forge.find_pull_request(head=promotion.wanted.head) is None:
+                    with self._lock:  # merged or closed by someone else: nothing left to do
+                        self._desired.promotions.pop(promotion.wanted.head, None)
+                    continue
                 log.info("forge: not merging #%d yet: %s", promotion.opened, exc)
                 continue
             log.info("forge: merged #%d (every gate success)", promotion.opened)

@@ -60,9 +60,10 @@ class MemoryForge:
 
     def merge(self, number: int, *, sha: str) -> None:
         self._up()
-        if number in self.merged:
-            raise MergeRefused("merged already", api="memory", status=405)
+        if not any(p.number == number for p in self.pulls.values()):
+            raise MergeRefused("not open", api="memory", status=405)
         self.merged.append(number)
+        self.pulls = {h: p for h, p in self.pulls.items() if p.number != number}
 
 
 def _note(phase: str, **fields: Any) -> NoteEntry:
@@ -259,3 +260,20 @@ def test_a_revision_verified_by_a_newer_one_shows_the_newer_ones_gates_on_its_pu
     )
     gates.flush()
     assert _states(forge, HEAD_COMMIT) == dict.fromkeys(CONTEXTS, StatusState.SUCCESS)
+
+
+def test_auto_merge_waits_for_others_checks_and_gives_up_once_merged_by_hand() -> None:
+    forge = MemoryForge()
+    gates = ForgeGates(forge=forge, auto_merge=lambda _entry: True)
+    preview = "orchestrator/production/preview"
+    forge.shown[HEAD_COMMIT] = {preview: CommitStatus(context=preview, state=StatusState.PENDING)}
+    gates(PROMOTED)
+    gates.flush()
+    assert forge.merged == []  # the target's preview is not green yet
+    assert gates._recheck() is not None  # so it looks again later
+
+    forge.merge(1, sha=HEAD_COMMIT)  # a person merges it meanwhile
+    forge.shown[HEAD_COMMIT][preview] = CommitStatus(context=preview, state=StatusState.SUCCESS)
+    gates.flush()
+    assert forge.merged == [1]
+    assert gates._recheck() is None  # nothing waits any more
