@@ -24,6 +24,7 @@ from e2e.controlplane import Cluster
 from e2e.controlplane.cluster import free_port
 from e2e.forge import ADMIN_USER, GiteaServer
 from tests.support.agents import AgentProcess, eventually
+from tests.support.tcp_relay import Relay
 from tests.support.workrepo import git
 
 pytestmark = pytest.mark.slow
@@ -430,6 +431,39 @@ def test_a_forge_outage_does_not_stop_the_delivery_and_the_gates_catch_up(
     flow.wait_green(delivered, STAGING_CONTEXTS)
     assert len([p for p in flow.open_pulls() if p["head"]["ref"] == HEAD]) == 1
     assert "Promoted" in flow.phases("staging", delivered)
+
+
+def test_a_forge_api_that_does_not_answer_never_holds_the_delivery_back(flow: GiteaFlow) -> None:
+    # The bus stays reachable; only the forge's API is away (a relay not yet connected).
+    flow.setup(_policy(flow.app_ns))
+    relay = Relay(flow.gitea.port)
+    staging = flow.agent(
+        "staging", ORCHESTRATOR_FORGE__API_URL=f"http://127.0.0.1:{relay.port}/api/v1"
+    )
+    delivered = flow.commit(
+        "staging",
+        {"manifests/app.yaml": _app(flow.app_ns)},
+        message="feature-a\n\nDelivery: feature-a",
+    )
+    eventually(
+        "feature-a Promoted in staging",
+        lambda: "Promoted" in flow.phases("staging", delivered),
+        timeout=120,
+        logs=flow.logs,
+    )
+    assert flow.branch_tip(HEAD)  # the promotion went out all the same
+    assert flow.open_pulls() == []
+    assert flow.statuses(delivered) == {}
+    eventually("the mirror retrying", lambda: "will catch up" in staging.log(), timeout=30)
+
+    relay.connect()
+    try:
+        pull = flow.wait_pull(timeout=60)
+        flow.wait_green(pull["head"]["sha"], STAGING_CONTEXTS, timeout=60)
+        flow.wait_green(delivered, STAGING_CONTEXTS, timeout=60)
+    finally:
+        relay.cut()
+    assert "forge: back; caught up" in staging.log()
 
 
 def test_auto_merge_merges_the_green_pull_request(flow: GiteaFlow) -> None:
