@@ -374,6 +374,17 @@ def approve_side_by_side(repo: Path, remote: str) -> dict[str, str]:
     return revs
 
 
+def start_forge(workdir: Path, *, repo: Path, stack: ExitStack) -> ForgeBus:
+    """A Gitea hosting the bus; `repo` becomes the demo's local mirror of it."""
+    say("starting Gitea on 127.0.0.1 (built once, then cached in ~/.cache/orchestrator)")
+    forge = ForgeBus.start(workdir, mirror=repo)
+    stack.callback(forge.stop)
+    _sync.append(forge.sync)
+    os.environ.update(forge.git_settings())  # for the maintainer's `approve`
+    detail(f"gitea {forge.server.url}  (user admin, password {forge.server.password})")
+    return forge
+
+
 def start_agents(
     clusters: dict[str, Cluster], *, url: str, workdir: Path, forge: ForgeBus | None
 ) -> dict[str, Agent]:
@@ -429,14 +440,7 @@ def run(workdir: Path, *, keep_running: bool, forge_kind: str = "") -> None:
             if not resp.ok and resp.status != 409:
                 raise SystemExit(f"demo: cannot create {AGENT_NAMESPACE}: {resp.body}")
 
-        forge: ForgeBus | None = None
-        if forge_kind:
-            say("starting Gitea on 127.0.0.1 (built once, then cached in ~/.cache/orchestrator)")
-            forge = ForgeBus.start(workdir, mirror=repo)
-            stack.callback(forge.stop)
-            _sync.append(forge.sync)
-            os.environ.update(forge.git_settings())  # for the maintainer's `approve`
-            detail(f"gitea {forge.server.url}  (user admin, password {forge.server.password})")
+        forge = start_forge(workdir, repo=repo, stack=stack) if forge_kind else None
         url = forge.url if forge else str(repo)
         say(f"creating the shared repository {url}")
         seed_repository(repo, scratch, push_to=forge.push_url if forge else "")

@@ -9,6 +9,7 @@ mid-flow does not stop the delivery, and what it missed is caught up afterwards.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
@@ -309,6 +310,24 @@ def flow(
         f.close()
 
 
+def _assert_previewed(flow: GiteaFlow, pull: dict[str, Any], *, password: str) -> None:
+    """The production agent previewed the candidate against its own cluster."""
+    head = pull["head"]["sha"]
+    flow.wait_green(head, {"orchestrator/production/preview"})
+    assert flow.statuses(head)["orchestrator/production/preview"] == "success"
+    (comment,) = eventually(
+        "the preview comment",
+        lambda: [c for c in flow.comments(pull["number"]) if "Preview in `production`" in c],
+        timeout=60,
+        logs=flow.logs,
+    )
+    assert "**3 to create**" in comment
+    for name in (f"Deployment/{flow.app_ns}/web", f"Secret/{flow.app_ns}/creds"):
+        assert name in comment
+    for secret in (password, base64.b64encode(password.encode()).decode()):
+        assert secret not in comment
+
+
 def test_a_promotion_is_one_green_pull_request_and_its_merge_reaches_production_by_webhook(
     flow: GiteaFlow,
 ) -> None:
@@ -335,19 +354,7 @@ def test_a_promotion_is_one_green_pull_request_and_its_merge_reaches_production_
     # The revision the staging agent handled carries the same gates.
     flow.wait_green(delivered, STAGING_CONTEXTS)
 
-    # The production agent previewed the candidate against its own cluster.
-    flow.wait_green(head, {"orchestrator/production/preview"})
-    assert flow.statuses(head)["orchestrator/production/preview"] == "success"
-    (comment,) = eventually(
-        "the preview comment",
-        lambda: [c for c in flow.comments(pull["number"]) if "Preview in `production`" in c],
-        timeout=60,
-        logs=flow.logs,
-    )
-    assert "**3 to create**" in comment
-    for name in (f"Deployment/{flow.app_ns}/web", f"Secret/{flow.app_ns}/creds"):
-        assert name in comment
-    assert password not in comment
+    _assert_previewed(flow, pull, password=password)
 
     # A restart of the staging agent neither opens a second pull request nor loses one.
     staging.stop()
