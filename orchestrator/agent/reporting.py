@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.forge import connect
@@ -98,7 +97,7 @@ def build_forge_gates(settings: Settings, *, repo: CacheRepo) -> ForgeGates | No
         retry_initial=forge.retry_initial_seconds,
         retry_max=forge.retry_max_seconds,
         auto_merge=auto_merge,
-        history=recent_entries(settings),
+        history=BusHistory(settings),
     )
 
 
@@ -106,16 +105,30 @@ def build_forge_gates(settings: Settings, *, repo: CacheRepo) -> ForgeGates | No
 RECENT_COMMITS = 20
 
 
-def recent_entries(settings: Settings) -> Callable[[], list[NoteEntry]]:
-    """The entries of the environment's most recently noted commits, read through a clone
-    of their own (the forge worker's thread must not share the agent's)."""
-    env = settings.agent.environment
+class BusHistory:
+    """The forge mirror's view of the bus after a restart, through a clone of its own
+    (the mirror's worker thread must not share the agent's)."""
 
-    def read() -> list[NoteEntry]:
-        repo = open_repo(settings, purpose="forge")
-        repo.refresh(protocol.notes_ref(env))
-        documents = [doc for doc in repo.list_notes(env=env).values() if doc.entries]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = settings.agent.environment
+        self._repo: CacheRepo | None = None
+
+    def _clone(self) -> CacheRepo:
+        if self._repo is None:
+            self._repo = open_repo(self.settings, purpose="forge")
+        return self._repo
+
+    def entries(self) -> list[NoteEntry]:
+        repo = self._clone()
+        repo.refresh(protocol.notes_ref(self.env))
+        documents = [doc for doc in repo.list_notes(env=self.env).values() if doc.entries]
         documents.sort(key=lambda doc: doc.entries[-1].at)
         return [entry for doc in documents[-RECENT_COMMITS:] for entry in doc.entries]
 
-    return read
+    def awaits_merge(self, *, head: str, base: str, commit: str) -> bool:
+        repo = self._clone()
+        if repo.refresh(protocol.BRANCH_PREFIX + head) != commit:
+            return False  # moved on (a newer promotion's entry covers it) or deleted
+        base_tip = repo.refresh(protocol.env_branch(base))
+        return base_tip is not None and not repo.is_ancestor(commit, base_tip)

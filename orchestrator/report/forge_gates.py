@@ -6,10 +6,10 @@ All forge calls happen on a background thread: an entry only updates what the fo
 should show (`desired`), so a forge that is slow or away never holds a reconcile
 back. While it is away, attempts are repeated with growing pauses; when it answers
 again, everything not yet shown is caught up by difference (`mirror_statuses`), and
-repeating that is harmless. After a restart, the recent note entries (`history`) are
+repeating that is harmless. After a restart, the recent note entries (`History`) are
 read once and mirrored the same way, so what an earlier run could not show is caught
-up too. Pull requests are found by head branch, so restarts and replicas never open
-a second one.
+up too, pull requests included for promotion branches that still await their merge.
+Pull requests are found by head branch, so restarts and replicas never open a second.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from orchestrator.errors import (
     ForgeAuthFailed,
@@ -35,6 +36,19 @@ from orchestrator.record import Entry
 from orchestrator.report.gates import PullRequestWanted, gate_statuses, pull_requests
 
 log = logging.getLogger("orchestrator.report")
+
+
+class History(Protocol):
+    """What a restarted agent's mirror reads from the bus (through a clone of its own)."""
+
+    def entries(self) -> Iterable[NoteEntry]:
+        """The entries of the environment's recently noted commits, oldest first."""
+        ...
+
+    def awaits_merge(self, *, head: str, base: str, commit: str) -> bool:
+        """Whether branch `head` still holds `commit`, not yet merged into `base`."""
+        ...
+
 
 # Commits whose desired statuses are remembered once mirrored (a re-post after a
 # forge reset needs them); older ones are forgotten first.
@@ -74,7 +88,7 @@ class ForgeGates:
         retry_initial: float = 1.0,
         retry_max: float = 30.0,
         auto_merge: Callable[[Entry], bool] = lambda _entry: False,
-        history: Callable[[], Iterable[NoteEntry]] | None = None,
+        history: History | None = None,
     ) -> None:
         self.forge = forge
         self.pipeline_url = pipeline_url
@@ -214,9 +228,12 @@ class ForgeGates:
         leaves the rest for the next attempt."""
         if self.history is not None:
             # Read before anything else: the entries of an earlier run, possibly unmirrored.
-            for note in self.history():
-                self._take(Entry.of(note), merge=False, open_pulls=False)
-            self.history = None
+            history, self.history = self.history, None
+            try:
+                self._catch_up(history)
+            except Exception:
+                self.history = history  # read it all again next time
+                raise
         for head in self._snapshot_unopened():
             try:
                 self._open(head)
@@ -256,6 +273,15 @@ class ForgeGates:
             with self._lock:  # a newer candidate's preview replaces one that moved on
                 if self._desired.comments.get(head) == (sha, marker, body):
                     del self._desired.comments[head]
+
+    def _catch_up(self, history: History) -> None:
+        for note in history.entries():
+            entry = Entry.of(note)
+            awaiting = all(
+                history.awaits_merge(head=pr.head, base=pr.base, commit=pr.commit)
+                for pr in pull_requests(entry)
+            )
+            self._take(entry, merge=False, open_pulls=awaiting)
 
     def _open(self, head: str) -> None:
         with self._lock:

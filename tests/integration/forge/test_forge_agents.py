@@ -473,6 +473,38 @@ def test_a_forge_api_that_does_not_answer_never_holds_the_delivery_back(flow: Gi
     assert "forge: back; caught up" in staging.log()
 
 
+def test_an_agent_restarted_after_a_forge_outage_catches_up_from_its_notes(
+    flow: GiteaFlow,
+) -> None:
+    flow.setup(_policy(flow.app_ns))
+    relay = Relay(flow.gitea.port)  # the forge's API is away while the agent delivers
+    api = {"ORCHESTRATOR_FORGE__API_URL": f"http://127.0.0.1:{relay.port}/api/v1"}
+    first = flow.agent("staging", **api)
+    delivered = flow.commit(
+        "staging",
+        {"manifests/app.yaml": _app(flow.app_ns)},
+        message="feature-a\n\nDelivery: feature-a",
+    )
+    eventually(
+        "feature-a Promoted in staging",
+        lambda: "Promoted" in flow.phases("staging", delivered),
+        timeout=120,
+        logs=flow.logs,
+    )
+    eventually("the mirror retrying", lambda: "will catch up" in first.log(), timeout=30)
+    assert first.stop() == 0  # what it could not show dies with it
+
+    relay.connect()
+    try:
+        flow.agent("staging", **api)
+        pull = flow.wait_pull(timeout=60)
+        flow.wait_green(pull["head"]["sha"], STAGING_CONTEXTS, timeout=60)
+        flow.wait_green(delivered, STAGING_CONTEXTS, timeout=60)
+    finally:
+        relay.cut()
+    assert [p["head"]["ref"] for p in flow.open_pulls()] == [HEAD]
+
+
 def test_auto_merge_merges_the_green_pull_request(flow: GiteaFlow) -> None:
     flow.setup(_policy(flow.app_ns, auto_merge=True))
     flow.protect_production()

@@ -180,15 +180,44 @@ def test_auto_merge_merges_only_an_all_green_head_and_only_when_the_policy_asks(
     assert forge.merged == []
 
 
-def test_a_restarted_agent_mirrors_what_its_recent_notes_say_but_opens_no_old_pull_request() -> (
-    None
-):
+class Recorded:
+    """A bus history as plain values: the entries, and which promotions await their merge."""
+
+    def __init__(self, entries: list[NoteEntry], *, awaiting: bool = False) -> None:
+        self.recorded = entries
+        self.awaiting = awaiting
+        self.reads = 0
+
+    def entries(self) -> list[NoteEntry]:
+        self.reads += 1
+        return self.recorded
+
+    def awaits_merge(self, *, head: str, base: str, commit: str) -> bool:
+        return self.awaiting and (head, base, commit) == (HEAD, "production", HEAD_COMMIT)
+
+
+def test_a_restarted_agent_mirrors_what_its_recent_notes_say() -> None:
     forge = MemoryForge()
-    gates = ForgeGates(forge=forge, history=lambda: [HEALTHY, PROMOTED])
+    gates = ForgeGates(forge=forge, history=Recorded([HEALTHY, PROMOTED]))
     gates.flush()
     assert _states(forge, REV) == dict.fromkeys(CONTEXTS, StatusState.SUCCESS)
     assert _states(forge, HEAD_COMMIT) == _states(forge, REV)
-    assert forge.pulls == {}  # it may have been merged long since
+    assert forge.pulls == {}  # merged meanwhile: not opened again
+
+
+def test_a_restarted_agent_opens_the_pull_request_a_promotion_still_awaits() -> None:
+    forge = MemoryForge()
+    history = Recorded([HEALTHY, PROMOTED], awaiting=True)
+    gates = ForgeGates(forge=forge, history=history)
+    forge.down = True
+    with pytest.raises(ForgeUnreachable):
+        gates.flush()
+    forge.down = False
+    gates.flush()
+    assert list(forge.pulls) == [HEAD]
+    assert set(_states(forge, HEAD_COMMIT)) == CONTEXTS
+    gates.flush()
+    assert history.reads == 1  # read once: the first attempt got as far as the forge
 
 
 def test_a_pull_request_the_forge_refuses_does_not_hold_back_the_statuses() -> None:
