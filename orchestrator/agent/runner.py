@@ -313,6 +313,7 @@ def _build_role(settings: Settings, *, repo: CacheRepo, kube: KubeClient) -> _Ag
             "agent.publish_to must name the first environment for the build role"
         )
     metrics = Metrics(environment=settings.agent.environment)
+    repo.on_lost_race = lambda ref, attempt: metrics.count_push_retry()
     readiness = Readiness()
     build = BuildWork(
         settings=settings,
@@ -333,6 +334,7 @@ def _deliver_role(
 ) -> _Agent:
     """The deliver role: reconcile the environment's branch, fenced by leadership."""
     metrics = Metrics(environment=settings.agent.environment)
+    repo.on_lost_race = lambda ref, attempt: metrics.count_push_retry()
     readiness = Readiness()
     reporter = build_reporter(settings, kube=kube, metrics=metrics)
     tracing = build_tracing(settings)
