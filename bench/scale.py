@@ -1,29 +1,37 @@
-"""Scale: 20 agents promoting into one bare repository over git:// at the same moment.
+"""Scale: 20 agents promoting into one bare repository over git:// at the same moment,
+then a burst of 100 deliveries merged into one environment.
 
-    python bench/scale.py [--agents 20]
+    python bench/scale.py [--agents 20] [--burst 100]
 
 One cluster of the e2e harness shared by 20 independent environments
 (`s0`..`s19`, each its own agent namespace and application namespace), one
 bare repository served by `git daemon` on 127.0.0.1 (git://, receive-pack
 enabled), and 20 `orchestrator agent` subprocesses. The policy promotes each
-`s<i>` to `p<i>` in PR mode. After every agent has reconciled the set-up
-commit, one `git push` moves all 20 environment branches to a new commit each
-(a ConfigMap, healthy the moment it exists) at once, and the script measures,
-per environment, the time from that push to `pr/p<i>/<feature>` appearing in
-the bare repository. It then waits a while longer and counts the promotion
-branches per target: each must exist exactly once.
+`s<i>` to `p<i>` in PR mode (one promotion per delivery).
 
-It prints p50/p99 of commit-to-promotion and the largest RSS of the agents.
-CAS retries cannot be counted from outside: the agent neither logs nor
-exports a retried push (only an exhausted one), and a lost compare-and-swap
-is decided in the client, so the server never sees it; the script counts the
-exhausted ones in the agents' logs. The last line is
-`promotions=<n>/<agents> duplicates=<d> p99_s=<x> rss_mb=<y>`.
+Fan-out: after every agent has reconciled the set-up commit, one `git push`
+moves all 20 environment branches to a new commit each (a ConfigMap, healthy
+the moment it exists) at once, and the script measures, per environment, the
+time from that push to `pr/p<i>/<feature>` appearing in the bare repository.
+It then waits a while longer and counts the promotion branches per target:
+each must exist exactly once. CAS retries are read from every agent's
+`/metrics` (`orchestrator_push_retries_total`).
+
+Burst: 100 feature branches (a ConfigMap each) are merged into `s0` one after
+another as fast as `git push` goes, as a pull request host merging a queue
+would, and the script measures until every one of the 100 merge commits has a
+note of `s0`'s agent (its own verdict, or `Superseded` naming the revision
+that covered it) and every delivery has its own `pr/p0/<feature>` branch with
+exactly one commit: the time to drain the burst.
+
+The last line is `promotions=<n>/<agents> duplicates=<d> p99_s=<x> rss_mb=<y>`
+(the fan-out's figures); the burst's and the CAS retries' come before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -33,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -45,8 +54,8 @@ from orchestrator.kube.client import KubeClient  # noqa: E402
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
 GIT_DAEMON = "/usr/lib/git-core/git-daemon"
 FEATURE = "scale-1"
-# What the agent logs when a compare-and-swap push lost and was retried.
-CAS_LOST = re.compile(r"compare-and-swap|non-fast-forward|retrying push", re.IGNORECASE)
+BURST_ENV, BURST_TARGET = "s0", "p0"
+PUSH_RETRIES = re.compile(r"^orchestrator_push_retries_total\{[^}]*\} ([0-9.e+]+)$", re.MULTILINE)
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -157,7 +166,8 @@ def delivery_commits(work: Path, agents: int) -> list[str]:
 
 def start_agents(
     root: Path, *, agents: int, url: str, kubeconfig: str, stack: ExitStack
-) -> list[subprocess.Popen[bytes]]:
+) -> list[tuple[subprocess.Popen[bytes], int]]:
+    """The agents, each with the port of its HTTP server (for /metrics)."""
     procs = []
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_")}
     for i in range(agents):
@@ -170,13 +180,13 @@ def start_agents(
             "ORCHESTRATOR_AGENT__DRIFT_INTERVAL_SECONDS": "3600",
             "ORCHESTRATOR_CLUSTER__KUBECONFIG": kubeconfig,
             "ORCHESTRATOR_CLUSTER__NAMESPACE": f"agent-{i}",
-            "ORCHESTRATOR_SERVER__PORT": str(free_port()),
+            "ORCHESTRATOR_SERVER__PORT": str(port := free_port()),
         }
         log = (root / f"agent-{i}.log").open("wb")
         proc = subprocess.Popen(
             [str(ORCHESTRATOR), "agent"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
-        procs.append(proc)
+        procs.append((proc, port))
 
         def stop(proc: subprocess.Popen[bytes] = proc, log: object = log) -> None:
             proc.send_signal(signal.SIGTERM)
@@ -198,9 +208,123 @@ def wait_until(what: str, check: object, *, timeout: float) -> None:
         time.sleep(0.1)
 
 
+def push_retries(port: int) -> int:
+    """The agent's `orchestrator_push_retries_total`: compare-and-swap pushes it lost."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        found = PUSH_RETRIES.search(answer.read().decode())
+    return int(float(found.group(1))) if found else 0
+
+
+def burst_merges(work: Path, count: int) -> list[tuple[str, str]]:
+    """`count` feature branches merged one after another into the burst environment's
+    branch, as a pull request host makes them: (feature, merge commit), oldest first."""
+    merges = []
+    git("checkout", "--quiet", BURST_ENV, cwd=work)
+    for k in range(count):
+        feature = f"burst-{k}"
+        git("checkout", "--quiet", "-b", feature, BURST_ENV, cwd=work)
+        (work / "manifests" / f"{feature}.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {feature}, namespace: app-0}}\n"
+            f"data: {{n: '{k}'}}\n"
+        )
+        git("add", ".", cwd=work)
+        git("commit", "--quiet", "-m", f"Add {feature}\n\nDelivery: {feature}", cwd=work)
+        git("checkout", "--quiet", BURST_ENV, cwd=work)
+        git("merge", "--quiet", "--no-ff", "-m", f"Merge {feature}", feature, cwd=work)
+        merges.append((feature, git("rev-parse", "HEAD", cwd=work)))
+    return merges
+
+
+def noted(bare: Path, env: str) -> dict[str, str]:
+    """Commit -> note blob of every note `env`'s agent wrote."""
+    ref = f"refs/notes/orchestrator/{env}"
+    if not refs(bare, ref):
+        return {}
+    out = git("notes", f"--ref={ref}", "list", cwd=bare)
+    return {commit: blob for blob, commit in (line.split() for line in out.splitlines())}
+
+
+def last_phase(bare: Path, blob: str) -> str:
+    entries = json.loads(git("cat-file", "-p", blob, cwd=bare))["entries"]
+    return str(entries[-1]["phase"]) if entries else "?"
+
+
+def run_burst(bare: Path, work: Path, *, count: int, timeout: float) -> dict[str, float]:
+    """Merge `count` deliveries into the burst environment; wait for every verdict and
+    promotion. Returns the figures for the key=value line."""
+    merges = burst_merges(work, count)
+    started = time.monotonic()
+    for _, merge in merges:  # one push per merge, as fast as they go
+        git("push", "--quiet", str(bare), f"{merge}:refs/heads/{BURST_ENV}", cwd=work)
+    pushed = time.monotonic() - started
+    shas = {merge for _, merge in merges}
+    prefix = f"refs/heads/pr/{BURST_TARGET}/"
+    wanted = {f"{prefix}{feature}" for feature, _ in merges}
+    at: dict[str, float] = {}
+
+    def drained() -> bool:
+        if "verdicts" not in at and shas <= set(noted(bare, BURST_ENV)):
+            at["verdicts"] = time.monotonic() - started
+        if "promotions" not in at and wanted <= set(refs(bare, prefix)):
+            at["promotions"] = time.monotonic() - started
+        return len(at) == 2
+
+    try:
+        wait_until("the burst to drain", drained, timeout=timeout)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+    time.sleep(5)  # a late second promotion commit would show up here
+    notes = noted(bare, BURST_ENV)
+    phases: dict[str, int] = {}
+    for sha in shas & set(notes):
+        phase = last_phase(bare, notes[sha])
+        phases[phase] = phases.get(phase, 0) + 1
+    branches = refs(bare, prefix)
+    target = f"refs/heads/{BURST_TARGET}"
+    once = sum(
+        1
+        for ref in wanted & set(branches)
+        if git("rev-list", "--count", f"{target}..{ref}", cwd=bare) == "1"
+    )
+    print(f"\nburst: {count} deliveries merged into {BURST_ENV} in {pushed:.1f}s ({count} pushes)")
+    print(f"  last word per merge commit: {dict(sorted(phases.items()))}")
+    for what in ("verdicts", "promotions"):
+        took = at.get(what)
+        print(f"  every {what[:-1]} in: " + (f"{took:.1f}s" if took is not None else "not all"))
+    print(f"  pr/{BURST_TARGET}/<feature> branches with exactly one commit: {once}/{count}")
+    return {
+        "verdicts": len(shas & set(notes)),
+        "promoted_once": once,
+        "drain_s": max(at.values()) if len(at) == 2 else float("nan"),
+    }
+
+
+def fan_out(bare: Path, work: Path, *, agents: int, timeout: float) -> dict[int, float]:
+    """One push moving every environment branch; seconds to each `pr/p<i>/<feature>`."""
+    specs = delivery_commits(work, agents)
+    git("push", "--quiet", str(bare), *specs, cwd=work)
+    pushed = time.monotonic()
+    landed: dict[int, float] = {}
+
+    def all_landed() -> bool:
+        found = refs(bare, "refs/heads/pr/")
+        for i in range(agents):
+            if i not in landed and f"refs/heads/pr/p{i}/{FEATURE}" in found:
+                landed[i] = time.monotonic() - pushed
+        return len(landed) == agents
+
+    try:
+        wait_until("every promotion", all_landed, timeout=timeout)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+    time.sleep(10)  # a late second promotion would show up here
+    return landed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=100, help="deliveries merged into s0")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     n = args.agents
@@ -219,7 +343,7 @@ def main() -> int:
                 admin.apply(body, field_manager="bench")
         print(f"starting {n} agents ...", file=sys.stderr, flush=True)
         started = time.monotonic()
-        procs = start_agents(
+        agents = start_agents(
             root,
             agents=n,
             url=f"git://127.0.0.1:{port}/bus.git",
@@ -237,44 +361,38 @@ def main() -> int:
             flush=True,
         )
 
-        specs = delivery_commits(work, n)
-        git("push", "--quiet", str(bare), *specs, cwd=work)
-        pushed = time.monotonic()
-        landed: dict[int, float] = {}
-
-        def all_landed() -> bool:
-            found = refs(bare, "refs/heads/pr/")
-            for i in range(n):
-                if i not in landed and f"refs/heads/pr/p{i}/{FEATURE}" in found:
-                    landed[i] = time.monotonic() - pushed
-            return len(landed) == n
-
-        try:
-            wait_until("every promotion", all_landed, timeout=args.timeout)
-        except SystemExit as exc:
-            print(exc, file=sys.stderr)
-        time.sleep(10)  # a late second promotion would show up here
+        landed = fan_out(bare, work, agents=n, timeout=args.timeout)
         found = refs(bare, "refs/heads/pr/")
         per_target = [
             sum(1 for r in found if r.startswith(f"refs/heads/pr/p{i}/")) for i in range(n)
         ]
         duplicates = sum(max(0, count - 1) for count in per_target)
-        rss = max(rss_mb(p.pid) for p in procs if p.poll() is None)
-        logs = "".join((root / f"agent-{i}.log").read_text(errors="replace") for i in range(n))
-        cas = len(CAS_LOST.findall(logs))
+        rss = max(rss_mb(proc.pid) for proc, _ in agents if proc.poll() is None)
+        retries_fan_out = sum(push_retries(web) for _, web in agents)
+        times = sorted(landed.values())
+        p50 = statistics.median(times) if times else float("nan")
+        p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))] if times else float("nan")
+        print()
+        print(f"{n} agents, one bare repository over git://, one push moving {n} branches")
+        worst = max(times, default=0.0)
+        print(f"commit-to-promotion (s): p50 {p50:.2f}  p99 {p99:.2f}  max {worst:.2f}")
+        print(f"promotion branches per target: {per_target}")
+        print(f"largest agent RSS after promotion: {rss:.1f} MB")
 
-    times = sorted(landed.values())
-    p50 = statistics.median(times) if times else float("nan")
-    p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))] if times else float("nan")
-    print()
-    print(f"{n} agents, one bare repository over git://, one push moving {n} branches")
-    print(f"commit-to-promotion (s): p50 {p50:.2f}  p99 {p99:.2f}  max {max(times, default=0):.2f}")
-    print(f"promotion branches per target: {per_target}")
+        burst = run_burst(bare, work, count=args.burst, timeout=args.timeout)
+        burst_rss = rss_mb(agents[0][0].pid) if agents[0][0].poll() is None else float("nan")
+        print(f"  RSS of {BURST_ENV}'s agent after the burst: {burst_rss:.1f} MB")
+        retries = sum(push_retries(web) for _, web in agents)
+        print(
+            f"\nCAS retries (orchestrator_push_retries_total, all agents): fan-out "
+            f"{retries_fan_out}, after the burst {retries}"
+        )
+
     print(
-        "CAS retries: the agents neither log nor export a retried push; log lines of an "
-        f"exhausted compare-and-swap: {cas}"
+        f"drain_s={burst['drain_s']:.1f} verdicts={burst['verdicts']:.0f}/{args.burst} "
+        f"promoted_once={burst['promoted_once']:.0f}/{args.burst}"
     )
-    print(f"largest agent RSS after promotion: {rss:.1f} MB")
+    print(f"cas_retries={retries}")
     print(f"promotions={len(landed)}/{n} duplicates={duplicates} p99_s={p99:.2f} rss_mb={rss:.1f}")
     return 0
 

@@ -314,6 +314,7 @@ def _build_role(settings: Settings, *, repo: CacheRepo, kube: KubeClient) -> _Ag
             "agent.publish_to must name the first environment for the build role"
         )
     metrics = Metrics(environment=settings.agent.environment)
+    repo.on_lost_race = lambda ref, attempt: metrics.count_push_retry()
     readiness = Readiness()
     build = BuildWork(
         settings=settings,
@@ -334,6 +335,7 @@ def _deliver_role(
 ) -> _Agent:
     """The deliver role: reconcile the environment's branch, fenced by leadership."""
     metrics = Metrics(environment=settings.agent.environment)
+    repo.on_lost_race = lambda ref, attempt: metrics.count_push_retry()
     readiness = Readiness()
     reporter = build_reporter(settings, kube=kube, repo=repo, metrics=metrics)
     tracing = build_tracing(settings)

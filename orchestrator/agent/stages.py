@@ -81,7 +81,6 @@ class Stages:
         self.cluster = cluster
         self.clock = clock or StageClock()
         self._revision = ""  # the revision being reconciled, for the stage clock
-        self._loaded: tuple[tuple[str, str], list[Manifest]] | None = None
 
     @traced("admit")
     def admit(
@@ -112,12 +111,13 @@ class Stages:
         return policy, delivery, manifests
 
     def _manifests(self, revision: str, policy: EnvironmentPolicy) -> list[Manifest]:
-        """The revision's objects; loaded once per revision (drift re-runs reuse them)."""
-        if self._loaded is not None and self._loaded[0] == (revision, policy.path):
-            return self._loaded[1]
-        manifests = self.git.manifests(revision, policy=policy)
-        self._loaded = ((revision, policy.path), manifests)
-        return manifests
+        """The revision's objects, loaded afresh by every reconcile, a drift run too.
+
+        Not kept between reconciles: the bodies of thousands of objects are most of
+        what an agent would hold while idle, and a reload of the same revision is
+        cheap (its files parse from the parse cache, which keeps them compact).
+        """
+        return self.git.manifests(revision, policy=policy)
 
     @traced("apply")
     def apply(

@@ -14,6 +14,7 @@ with the remote URL stripped of credentials.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -37,7 +38,7 @@ from orchestrator.gitbus.auth import Auth
 from orchestrator.gitbus.limits import ReadLimits
 from orchestrator.gitbus.protocol import Identity, NoteDocument, NoteEntry
 from orchestrator.gitbus.results import CommitInfo, PollResult, PushResult, RefChange
-from orchestrator.gitbus.retry import RetryPolicy
+from orchestrator.gitbus.retry import LostRace, RetryPolicy
 from orchestrator.gitbus.signing import Signer, VerifiedSignature, Verifier
 from orchestrator.gitbus.trailers import Trailer, format_message, parse_trailers
 
@@ -51,6 +52,7 @@ __all__ = [
 
 # The refs the cache mirrors: protocol branches and every notes ref.
 _MIRRORED = (protocol.BRANCH_PREFIX, "refs/notes/")
+log = logging.getLogger(__name__)
 
 
 def _rev(rev: str) -> str:
@@ -70,6 +72,7 @@ class CacheRepo:
         self._store = store
         self.limits = store.limits
         self.remote = store.remote.safe_url
+        self.on_lost_race: LostRace | None = None  # the agent counts them; the bus has no metrics
 
     @classmethod
     def open(
@@ -315,12 +318,11 @@ class CacheRepo:
         """Refresh `ref`, let `rebuild(tip)` make the commit to push on it, CAS-push, retry.
 
         `rebuild` gets the current remote tip (None if the ref is absent) and
-        returns the commit to push, or None / the tip itself for "nothing to
-        do". A commit whose tree equals the tip's tree is not pushed either,
-        so a replayed promotion is a no-op. Losing the race sleeps a jittered,
-        growing delay and rebuilds on the new tip, at most `retry.attempts`
-        times, then raises PushRetriesExhausted. A refusal retrying cannot
-        change (PushRefused: a server hook, branch protection) is raised at once.
+        returns the commit to push, or None / the tip (or its tree) for "nothing
+        to do": a replayed promotion is a no-op. A lost race is logged, told to
+        `on_lost_race`, and retried on the new tip after a jittered, growing delay,
+        at most `retry.attempts` times in all, then PushRetriesExhausted. A refusal
+        retrying cannot change (PushRefused: a server hook, branch protection) is raised at once.
         """
         policy = retry or RetryPolicy()
         last: PushRejected | None = None
@@ -339,6 +341,10 @@ class CacheRepo:
                 raise  # a hook or a protection rule: the next attempt would meet it too
             except PushRejected as exc:
                 last = exc
+                if attempts < policy.attempts:
+                    log.info("%s: compare-and-swap lost, retrying (%d): %s", ref, attempts, exc)
+                    if self.on_lost_race is not None:
+                        self.on_lost_race(ref, attempts)
                 continue
             return PushResult(ref=ref, commit=new, pushed=True, attempts=attempts)
         raise PushRetriesExhausted(

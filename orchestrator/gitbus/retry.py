@@ -8,8 +8,11 @@ that never settles into an error instead of a hung agent.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+# Told of every compare-and-swap lost and about to be retried: (ref, the attempt that lost).
+LostRace = Callable[[str, int], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,10 @@ object), compiles once into a reusable program and ships type information;
 and google-re2. Neither parses cel-go's optional syntax (`a.?b`), which
 `cel_source` desugars for the `.orValue()` form.
 
+The module is imported on first use, not with this one: its package also
+imports its command-line REPL (typer, prompt_toolkit, rich, pygments), about
+10 MB of an agent's resident memory, and most policies have no CEL rule.
+
 Bounded like the rest of the health code, so no rule can stall the agent:
 an expression is at most `MAX_EXPRESSION_CHARS` long and nests at most
 `MAX_NESTING` looping macros, both checked when the policy loads; and an
@@ -34,13 +38,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import cel
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.health.cel_source import comprehension_depth, desugar_optionals
 from orchestrator.health.live import Verdict, not_yet_observed
 from orchestrator.health.status import HealthStatus
+
+if TYPE_CHECKING:
+    import cel
 
 __all__ = [
     "MAX_EXPRESSION_CHARS",
@@ -69,6 +74,8 @@ _ORDER = (
 @functools.lru_cache(maxsize=512)
 def _program(text: str) -> cel.Program:
     """The compiled program of an expression (after desugaring), compiled once."""
+    import cel  # noqa: PLC0415  (on first use: see the module's docstring)
+
     return cel.compile(desugar_optionals(text))
 
 

@@ -4,16 +4,26 @@ Both parsers (YAML and JSON) end here, so what leaves the parse step is always
 mappings with string keys, lists, strings, integers, finite floats, booleans and
 null, as a tree: an alias's value is copied at each place it is used, and later
 stages may walk or change the result freely.
+
+Mapping keys and short strings are interned: thousands of objects repeat the
+same keys (`apiVersion`, `metadata`, `name`, ...) and many of the same values
+(`v1`, a kind, a namespace, a label), and one shared copy of each is a large
+part of what a delivery's objects hold in memory. `marshal` keeps the interning
+through the parse cache.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from orchestrator.errors import ManifestParseError
 from orchestrator.manifests.fields import field_path
 from orchestrator.manifests.limits import Budget
+
+# Names, kinds, label values, image references; longer strings are rarely repeated.
+_INTERNED_LENGTH = 100
 
 
 class _NotPlain(Exception):
@@ -44,7 +54,9 @@ def _copy(value: Any, depth: int, budget: Budget, count: bool) -> Any:
         return _copy_mapping(value, depth, budget, count)
     if isinstance(value, list):
         return _copy_list(value, depth, budget, count)
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        return sys.intern(value) if len(value) <= _INTERNED_LENGTH else value
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -61,7 +73,7 @@ def _copy_mapping(value: dict[Any, Any], depth: int, budget: Budget, count: bool
         if count:
             budget.spend(nodes=1, chars=len(key))
         try:
-            out[key] = _copy(item, depth + 1, budget, count)
+            out[sys.intern(key)] = _copy(item, depth + 1, budget, count)
         except _NotPlain as exc:
             exc.trail.append(key)
             raise

@@ -94,6 +94,10 @@ class Metrics:
             "orchestrator_drift_detected_total",
             "Live objects found changed from the applied revision and put back (self-heal).",
         )
+        self._push_retries = self._counter(
+            "orchestrator_push_retries_total",
+            "Compare-and-swap pushes to the shared repository that lost a race and were retried.",
+        )
         self._precreate()
 
     # Every metric is labelled by environment first, then by `by`.
@@ -120,6 +124,7 @@ class Metrics:
             self._health_status.labels(environment, status.value).set(0)
         self._leader.labels(environment).set(0)
         self._drift.labels(environment)
+        self._push_retries.labels(environment)
 
     # -- what happened --------------------------------------------------------------
 
@@ -179,6 +184,10 @@ class Metrics:
             raise ValueError("a drift count cannot be negative")
         if objects:
             self._drift.labels(self.environment).inc(objects)
+
+    def count_push_retry(self) -> None:
+        """A push lost its compare-and-swap (another writer moved the ref) and is retried."""
+        self._push_retries.labels(self.environment).inc()
 
     # -- exposition -----------------------------------------------------------------
 

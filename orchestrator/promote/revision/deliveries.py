@@ -31,7 +31,11 @@ from orchestrator.record.questions import (
     settled,
 )
 
-HISTORY_LIMIT = 50  # first-parent commits looked at behind a verified revision
+# First-parent commits looked at behind a verified revision. A pull request host
+# working through a merge queue lands a hundred merges within seconds, all before
+# the agent verifies the tip; the walk ends at the first settled commit, so the
+# bound is paid only without one in view (a new agent on a long branch, once).
+HISTORY_LIMIT = 500
 
 Unit = Literal["delivery", "snapshot"]
 Notes = Mapping[str, Sequence[Entry]]  # this environment's entries, per commit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -116,6 +117,32 @@ def test_push_with_retry_rebuilds_on_the_new_tip(remote: Remote) -> None:
     assert seen[0] != seen[1]
     subjects = git("log", "--format=%s", DEV, cwd=remote.path).stdout.decode().split()
     assert subjects == ["bob", "rival", "a"]
+
+
+def test_a_lost_race_is_logged_and_told_to_the_hook(
+    remote: Remote, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, bob = remote.cache("alice"), remote.cache("bob")
+    alice.push_with_retry(ref=DEV, rebuild=lambda t: commit_files(alice, t, {"a": b"1"}, "a"))
+    lost: list[tuple[str, int]] = []
+    bob.on_lost_race = lambda ref, attempt: lost.append((ref, attempt))
+    rivals = iter(["r1", "r2"])
+
+    def build(tip: str | None) -> str:
+        rival = next(rivals, None)
+        if rival is not None:  # another writer moves the ref between our read and our push
+            alice.push_with_retry(
+                ref=DEV, rebuild=lambda t: commit_files(alice, t, {rival: b"x"}, rival)
+            )
+        return commit_files(bob, tip, {"bob": b"y"}, "bob")
+
+    with caplog.at_level(logging.INFO, logger="orchestrator.gitbus"):
+        result = bob.push_with_retry(ref=DEV, rebuild=build)
+    assert result.attempts == 3
+    assert lost == [(DEV, 1), (DEV, 2)]
+    lines = [r.getMessage() for r in caplog.records if "compare-and-swap lost" in r.getMessage()]
+    assert len(lines) == 2
+    assert all(DEV in line for line in lines)
 
 
 def test_watch_glob_and_unwatched_refs(remote: Remote, cli_env: dict[str, str]) -> None:

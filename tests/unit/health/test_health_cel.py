@@ -8,6 +8,8 @@ and cases: changes to the object and the verdict expected.
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +212,17 @@ def test_a_stale_observed_generation_wins_over_any_expression() -> None:
 
     assert status is HealthStatus.PROGRESSING
     assert message == "waiting for controller to observe generation 1 (observed 0)"
+
+
+def test_the_cel_library_is_imported_only_by_a_policy_that_has_a_cel_rule() -> None:
+    """Its package imports a REPL (about 10 MB resident); an agent without CEL rules skips it."""
+    probe = (
+        "import sys\n"
+        "import orchestrator.agent.runner\n"
+        "from orchestrator.health.rules import HealthRules\n"
+        "HealthRules.model_validate([])\n"
+        "assert 'cel' not in sys.modules, 'imported without a CEL rule'\n"
+        f"HealthRules.model_validate([{WIDGET!r}])\n"
+        "assert 'cel' in sys.modules, 'a CEL rule did not load it'\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True)

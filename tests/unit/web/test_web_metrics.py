@@ -34,6 +34,8 @@ def test_every_metric_appears_with_its_labels_after_observations() -> None:
     metrics.observe_git_fetch(0.3)
     metrics.set_leader(True)
     metrics.count_drift(3)
+    metrics.count_push_retry()
+    metrics.count_push_retry()
     metrics.observe_delivery_steps({"dry-run": 3.5, "apply": 12.0})
 
     assert value(metrics, "orchestrator_reconcile_duration_seconds_count", result="success") == 1
@@ -53,6 +55,7 @@ def test_every_metric_appears_with_its_labels_after_observations() -> None:
     assert value(metrics, "orchestrator_last_successful_reconcile_timestamp_seconds") > 1.7e9
     assert value(metrics, "orchestrator_leader") == 1
     assert value(metrics, "orchestrator_drift_detected_total") == 3
+    assert value(metrics, "orchestrator_push_retries_total") == 2
     step = "orchestrator_delivery_step_duration_seconds"
     assert value(metrics, f"{step}_sum", step="dry-run") == pytest.approx(3.5)
     assert value(metrics, f"{step}_bucket", step="apply", le="10.0") == 0
@@ -85,6 +88,7 @@ def test_series_that_rate_needs_exist_from_the_start_but_no_fake_success() -> No
     for action in APPLY_ACTIONS:
         assert value(metrics, "orchestrator_objects_applied_total", action=action) == 0
     assert value(metrics, "orchestrator_leader") == 0
+    assert value(metrics, "orchestrator_push_retries_total") == 0
     # No reconcile has succeeded yet: no timestamp rather than a misleading 0.
     assert not any(
         name == "orchestrator_last_successful_reconcile_timestamp_seconds" for name, _ in found
