@@ -41,7 +41,7 @@ binaries: $(VENV)/.installed
 	$(PY) -m e2e.forge build
 
 demo: system-deps $(VENV)/.installed binaries
-	$(VENV)/bin/orchestrator demo --workdir $(DEMO_DIR)
+	$(VENV)/bin/orchestrator demo --workdir $(DEMO_DIR) $(DEMO_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

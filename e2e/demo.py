@@ -1,6 +1,6 @@
 """The demo: three local clusters, one bare repository, three agents, the PR flow end to end.
 
-    python -m e2e.demo [--workdir DIR] [--keep-running]
+    python -m e2e.demo [--workdir DIR] [--keep-running] [--forge gitea]
 
 1. builds (first run only) and starts the clusters build, staging and production;
 2. creates the shared repository with the staging and production branches and their
@@ -15,6 +15,11 @@
    on its own, to pr/production/feature-a and pr/production/feature-b; approves both
    into production;
 6. prints the pipeline, where each feature is, and where to look.
+
+With `--forge gitea` the repository lives on a local Gitea (e2e/forge/demo.py): each
+promotion becomes a pull request with every gate as a commit status and the production
+agent's preview, and the demo merges it through Gitea's API; Gitea's webhook tells the
+production agent.
 
 Everything it starts is stopped on exit. With --workdir the bare repository stays at
 DIR/repo.git, so `orchestrator status --repo DIR/repo.git` works afterwards.
@@ -40,6 +45,7 @@ from typing import Any, TypeVar
 import yaml
 
 from e2e.controlplane import Cluster, ControlPlane, ensure_binaries
+from e2e.forge.demo import ForgeBus
 
 T = TypeVar("T")
 ENVIRONMENTS = ("build", "staging", "production")
@@ -48,6 +54,13 @@ APP_NAMESPACE = "hello"
 # Two features flow side by side: each its own app, namespace and rendered file.
 FEATURES = {"feature-a": ("hello", APP_NAMESPACE), "feature-b": ("greeter", "greeter")}
 ORCHESTRATOR = Path(sys.executable).with_name("orchestrator")
+# The gates a promotion's pull request must show green before it may be merged.
+STAGING_GATES = [
+    f"orchestrator/staging/{gate}"
+    for gate in ("apply", "health", "soak", "verification/smoke", "promotion")
+]
+# Brings the local view of the bus up to date before a look (a Gitea-hosted bus).
+_sync: list[Callable[[], None]] = []
 
 
 def say(message: str) -> None:
@@ -166,8 +179,9 @@ def rendered_app(feature: str = "feature-a") -> str:
     return yaml.safe_dump_all(docs, sort_keys=False)
 
 
-def seed_repository(repo: Path, scratch: Path) -> None:
-    git("init", "--quiet", "--bare", "--initial-branch=main", str(repo), cwd=scratch)
+def seed_repository(repo: Path, scratch: Path, *, push_to: str = "") -> None:
+    if not push_to:
+        git("init", "--quiet", "--bare", "--initial-branch=main", str(repo), cwd=scratch)
     work = scratch / "seed"
     git("init", "--quiet", "--initial-branch=staging", str(work), cwd=scratch)
     (work / ".orchestrator").mkdir()
@@ -176,7 +190,8 @@ def seed_repository(repo: Path, scratch: Path) -> None:
     (work / "manifests" / "README.md").write_text("Delivered configuration lives here.\n")
     git("add", ".", cwd=work)
     git("commit", "--quiet", "-m", "Set up the environments and their promotion policy", cwd=work)
-    git("push", "--quiet", str(repo), "staging:staging", "staging:production", cwd=work)
+    remote = push_to or str(repo)
+    git("push", "--quiet", remote, "staging:staging", "staging:production", cwd=work)
 
 
 def free_port() -> int:
@@ -187,13 +202,21 @@ def free_port() -> int:
 
 
 class Agent:
-    def __init__(self, *, env: str, cluster: Cluster, repo: Path, workdir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        env: str,
+        cluster: Cluster,
+        url: str,
+        workdir: Path,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.env = env
         self.port = free_port()
         self.log = workdir / "logs" / f"{env}-agent.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.settings = {
-            "ORCHESTRATOR_GIT__URL": str(repo),
+            "ORCHESTRATOR_GIT__URL": url,
             "ORCHESTRATOR_GIT__CACHE_DIR": str(workdir / "cache" / env),
             "ORCHESTRATOR_GIT__POLL_INTERVAL_SECONDS": "1",
             "ORCHESTRATOR_GIT__AUTHOR_NAME": f"{env} agent",
@@ -206,6 +229,7 @@ class Agent:
             "ORCHESTRATOR_SERVER__PORT": str(self.port),
             # The demo delivers its Namespace, so the cluster allows cluster-scoped kinds.
             "ORCHESTRATOR_TRUST__CEILING__CLUSTER_SCOPED": "true",
+            **(extra or {}),
         }
         if env == "build":
             self.settings["ORCHESTRATOR_AGENT__ROLE"] = "build"
@@ -240,6 +264,8 @@ class Agent:
 
 
 def note_phases(repo: Path, env: str, rev: str) -> list[dict[str, Any]]:
+    for sync in _sync:
+        sync()
     done = subprocess.run(
         ["git", "notes", f"--ref=refs/notes/orchestrator/{env}", "show", rev],
         cwd=repo,
@@ -254,6 +280,8 @@ def note_phases(repo: Path, env: str, rev: str) -> list[dict[str, Any]]:
 
 
 def branch_tip(repo: Path, branch: str) -> str | None:
+    for sync in _sync:
+        sync()
     done = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
         cwd=repo,
@@ -333,20 +361,62 @@ def publish_features(build: Cluster, repo: Path) -> None:
         detail(f"build agent published {branch} at {candidate[:12]}")
 
 
-def approve_side_by_side(repo: Path) -> dict[str, str]:
+def approve_side_by_side(repo: Path, remote: str) -> dict[str, str]:
     """Both features into staging a second apart: the second lands while the first soaks."""
     revs: dict[str, str] = {}
     for feature in FEATURES:
         if revs:
             time.sleep(1.0)
         say(f"maintainer: approving pr/staging/{feature} into staging")
-        orchestrator("approve", "--repo", str(repo), "--env", "staging", "--feature", feature)
+        orchestrator("approve", "--repo", remote, "--env", "staging", "--feature", feature)
         revs[feature] = branch_tip(repo, "staging") or ""
         detail(f"staging is now {revs[feature][:12]}")
     return revs
 
 
-def run(workdir: Path, *, keep_running: bool) -> None:
+def start_forge(workdir: Path, *, repo: Path, stack: ExitStack) -> ForgeBus:
+    """A Gitea hosting the bus; `repo` becomes the demo's local mirror of it."""
+    say("starting Gitea on 127.0.0.1 (built once, then cached in ~/.cache/orchestrator)")
+    forge = ForgeBus.start(workdir, mirror=repo)
+    stack.callback(forge.stop)
+    _sync.append(forge.sync)
+    os.environ.update(forge.git_settings())  # for the maintainer's `approve`
+    detail(f"gitea {forge.server.url}  (user admin, password {forge.server.password})")
+    return forge
+
+
+def start_agents(
+    clusters: dict[str, Cluster], *, url: str, workdir: Path, forge: ForgeBus | None
+) -> dict[str, Agent]:
+    """One agent per cluster; with a forge, staging and production mirror to it."""
+    agents = {}
+    for env in ENVIRONMENTS:
+        extra = forge.agent_settings(webhook=env == "production") if forge else {}
+        if forge is not None and env == "build":
+            extra = forge.git_settings()
+        agents[env] = Agent(env=env, cluster=clusters[env], url=url, workdir=workdir, extra=extra)
+    return agents
+
+
+def release_through_forge(forge: ForgeBus) -> None:
+    """The reviewer's part: each promotion's pull request, green and previewed, merged."""
+    for feature in FEATURES:
+        head = f"pr/production/{feature}"
+        say(f"reviewer: waiting for the pull request from {head} to turn green")
+        pull = forge.green(head, [*STAGING_GATES, "orchestrator/production/preview"])
+        detail(f"#{pull['number']} {pull['title']}  {pull['html_url']}")
+        for context, status in sorted(forge.statuses(pull["head"]["sha"]).items()):
+            detail(f"  {status['status']:<8} {context}: {status['description']}")
+        preview = [c for c in forge.comments(pull["number"]) if "Preview in" in c]
+        for line in preview[0].splitlines() if preview else []:
+            if line.startswith(("###", "**")) or "<code>" in line:
+                shown = line.replace("- <details><summary><code>", "- ").split("</code>")[0]
+                detail(f"  | {shown}")
+        say(f"reviewer: merging #{pull['number']} through Gitea's API")
+        forge.merge(pull["number"])
+
+
+def run(workdir: Path, *, keep_running: bool, forge_kind: str = "") -> None:
     started = time.monotonic()
     repo = workdir / "repo.git"
     if repo.exists():
@@ -370,22 +440,26 @@ def run(workdir: Path, *, keep_running: bool) -> None:
             if not resp.ok and resp.status != 409:
                 raise SystemExit(f"demo: cannot create {AGENT_NAMESPACE}: {resp.body}")
 
-        say(f"creating the shared repository {repo}")
-        seed_repository(repo, scratch)
+        forge = start_forge(workdir, repo=repo, stack=stack) if forge_kind else None
+        url = forge.url if forge else str(repo)
+        say(f"creating the shared repository {url}")
+        seed_repository(repo, scratch, push_to=forge.push_url if forge else "")
         detail("branches staging and production, each with .orchestrator/policy.yaml")
+        if forge is not None:
+            forge.require_statuses("production", STAGING_GATES)
+            detail(f"production requires {', '.join(STAGING_GATES)} on a pull request")
 
         say("starting one agent per cluster")
-        agents = {
-            env: Agent(env=env, cluster=clusters[env], repo=repo, workdir=workdir)
-            for env in ENVIRONMENTS
-        }
+        agents = start_agents(clusters, url=url, workdir=workdir, forge=forge)
         for agent in agents.values():
             agent.start()
             stack.callback(agent.stop)
             detail(f"{agent.env:<11} agent  {agent.url}  log {agent.log}")
+        if forge is not None:
+            forge.hook(agents["production"].port)
 
         publish_features(clusters["build"], repo)
-        staging_revs = approve_side_by_side(repo)
+        staging_revs = approve_side_by_side(repo, url)
         say("staging agent: one verdict for the newest revision, covering both merges")
         staging_rev = staging_revs["feature-b"]
         follow(repo, "staging", staging_rev, until="Promoted")
@@ -395,7 +469,9 @@ def run(workdir: Path, *, keep_running: bool) -> None:
                 branch = promotion["ref"].removeprefix("refs/heads/")
                 detail(f"{feature}: promoted on its own to {branch} at {promotion['commit'][:12]}")
 
-        for feature in FEATURES:
+        if forge is not None:
+            release_through_forge(forge)
+        for feature in FEATURES if forge is None else ():
             say(f"maintainer: approving pr/production/{feature} into production")
             orchestrator(
                 "approve", "--repo", str(repo), "--env", "production", "--feature", feature
@@ -438,20 +514,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="after the flow, keep everything up until Ctrl-C",
     )
+    parser.add_argument(
+        "--forge",
+        choices=["gitea"],
+        default="",
+        help="host the repository on a local forge: pull requests, statuses, previews",
+    )
     args = parser.parse_args(argv)
     try:
         if args.workdir is not None:
             workdir = args.workdir.resolve()
             workdir.mkdir(parents=True, exist_ok=True)
             try:
-                run(workdir, keep_running=args.keep_running)
+                run(workdir, keep_running=args.keep_running, forge_kind=args.forge)
             finally:
-                for leftover in ("clusters", "cache", "scratch"):
+                for leftover in ("clusters", "cache", "scratch", "forge"):
                     shutil.rmtree(workdir / leftover, ignore_errors=True)
             say(f"kept {workdir / 'repo.git'}: orchestrator status --repo {workdir / 'repo.git'}")
         else:
             with tempfile.TemporaryDirectory(prefix="orchestrator-demo-") as tmp:
-                run(Path(tmp), keep_running=args.keep_running)
+                run(Path(tmp), keep_running=args.keep_running, forge_kind=args.forge)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

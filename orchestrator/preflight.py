@@ -5,7 +5,8 @@ settings: connect to the cluster (the same conventions), find its namespace,
 ask the API server whether its identity may do what it will do (one
 SelfSubjectAccessReview per permission, as `kubectl auth can-i`), reach the
 repository and the environment's branch, read the policy and load the
-manifests at the tip. A failed check does not stop the others unless they
+manifests at the tip, and (with a forge configured) reach the forge's API with
+its token. A failed check does not stop the others unless they
 depend on it; the list says what to fix, all at once.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from orchestrator.errors import Forbidden, OrchestratorError, UnknownKind
+from orchestrator.forge import connect
 from orchestrator.gitbus import protocol
 from orchestrator.gitbus.repo import CacheRepo
 from orchestrator.kube.client import KubeClient
@@ -154,6 +156,20 @@ def _repository(repo_box: list[CacheRepo], settings: Settings) -> Check:
     return Check("repository", "ok", f"{settings.git.url}: {branch} at {tip[:12]}")
 
 
+def forge_check(settings: Settings) -> Check:
+    """The forge answers for the bus repository with the agent's token (one read call)."""
+    forge = settings.forge
+    assert forge.token_file is not None  # the settings require it with a kind
+    connected = connect(
+        kind=forge.kind,
+        api_url=forge.api_url,
+        repository=forge.repository,
+        token_file=forge.token_file,
+    )
+    connected.find_pull_request(head=f"pr/{settings.agent.environment}/orchestrator-check")
+    return Check("forge", "ok", f"{forge.kind} {forge.api_url}: {forge.repository}")
+
+
 def run_checks(settings: Settings) -> Iterator[Check]:
     """Every check, in order; each is yielded as soon as it is known."""
     kube_box: list[KubeClient] = []
@@ -175,6 +191,8 @@ def run_checks(settings: Settings) -> Iterator[Check]:
             yield _guard("namespace", lambda: _namespace(kube, settings.cluster.namespace))
             yield _guard("rbac", lambda: _rbac(kube, "rbac", agent_permissions(settings)))
         yield from _delivery_checks(settings, kube)
+        if settings.forge.enabled:
+            yield _guard("forge", lambda: forge_check(settings))
     finally:
         for client in kube_box:
             client.close()

@@ -126,8 +126,10 @@ def push_trigger(scheduler: Scheduler, *, is_leader: Callable[[], bool] | None =
         if ref is None:
             return bool(scheduler.trigger_polls())
         branch = branch_of(ref)
-        if branch in scheduler.polls:
-            return scheduler.trigger_now(branch)
+        # A candidate `pr/<env>/<feature>` is watched by the job of its prefix, `pr/<env>`.
+        for job in (branch, branch.rpartition("/")[0]):
+            if job in scheduler.polls:
+                return scheduler.trigger_now(job)
         log.debug("push to %s: no poll watches it", ref)
         return False
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import cast
 
 from orchestrator.agent.lifecycle import Daemon, Readiness, build_daemon
+from orchestrator.agent.preview import preview_polls
 from orchestrator.agent.reconcile import Outcome, Pipeline
 from orchestrator.agent.reporting import build_reporter, build_tracing
 from orchestrator.agent.scheduler import DRIFT_JOB, RunContext
@@ -336,7 +337,7 @@ def _deliver_role(
     metrics = Metrics(environment=settings.agent.environment)
     repo.on_lost_race = lambda ref, attempt: metrics.count_push_retry()
     readiness = Readiness()
-    reporter = build_reporter(settings, kube=kube, metrics=metrics)
+    reporter = build_reporter(settings, kube=kube, repo=repo, metrics=metrics)
     tracing = build_tracing(settings)
     pipeline = Pipeline(
         settings=settings,
@@ -356,7 +357,10 @@ def _deliver_role(
     )
     daemon = build_daemon(
         settings,
-        polls={settings.agent.environment: work.poll},
+        polls={
+            settings.agent.environment: work.poll,
+            **preview_polls(settings, reconciler=pipeline, repo=repo, kube=kube, reporter=reporter),
+        },
         drift=work.drift,
         client=kube,
         metrics=metrics,
@@ -381,9 +385,8 @@ def run_agent(settings: Settings) -> int:
     _add_routes(agent.daemon, settings, force=agent.force, clock=clock)
     if agent.watchdog is not None:
         agent.watchdog.start()
-    sender = agent.reporter.sender if agent.reporter is not None else None
-    if sender is not None:
-        sender.start()
+    if agent.reporter is not None:
+        agent.reporter.start()
     try:
         return agent.daemon.run()
     except KubeError as exc:
@@ -392,8 +395,8 @@ def run_agent(settings: Settings) -> int:
     finally:
         if agent.watchdog is not None:
             agent.watchdog.stop()
-        if sender is not None:
-            sender.stop()
+        if agent.reporter is not None:
+            agent.reporter.stop()
         if agent.tracing is not None:
             agent.tracing.shutdown()
         kube.close()

@@ -28,7 +28,13 @@ def _checkout() -> Path:
     help="Keep the bare repository at DIR/repo.git (and the agents' logs) afterwards.",
 )
 @click.option("--keep-running", is_flag=True, help="Keep clusters and agents up until Ctrl-C.")
-def command(workdir: Path | None, keep_running: bool) -> None:
+@click.option(
+    "--forge",
+    type=click.Choice(["gitea"]),
+    help="Host the repository on a local Gitea: each promotion a pull request with its "
+    "gates as commit statuses and the production agent's preview, merged through the API.",
+)
+def command(workdir: Path | None, keep_running: bool, forge: str | None) -> None:
     """Run the whole PR flow on this machine: three clusters, a repository, three agents.
 
     Starts local clusters build, staging and production (real kube-apiservers,
@@ -43,4 +49,6 @@ def command(workdir: Path | None, keep_running: bool) -> None:
         args += ["--workdir", str(workdir.resolve())]
     if keep_running:
         args.append("--keep-running")
+    if forge:
+        args += ["--forge", forge]
     sys.exit(subprocess.call(args, cwd=_checkout()))

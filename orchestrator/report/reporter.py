@@ -1,4 +1,4 @@
-"""Mirrors each note entry the agent writes to Events and notification targets."""
+"""Mirrors each note entry the agent writes to Events, notification targets and a forge."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from orchestrator.errors import KubeError
 from orchestrator.gitbus.protocol import NoteEntry
 from orchestrator.report.events import EventSink, phase_event
+from orchestrator.report.forge_gates import ForgeGates
 from orchestrator.report.notify import Route, render
 from orchestrator.report.sender import Sender
 
@@ -28,6 +29,7 @@ class Reporter:
         events: EventSink | None = None,
         routes: Sequence[Route] = (),
         sender: Sender | None = None,
+        forge: ForgeGates | None = None,
     ) -> None:
         self.namespace = namespace
         self.regarding = regarding
@@ -35,6 +37,7 @@ class Reporter:
         self.events = events
         self.routes = tuple(routes)
         self.sender = sender
+        self.forge = forge
         if self.routes and sender is None:
             raise ValueError("notification routes need a sender")
 
@@ -43,6 +46,24 @@ class Reporter:
         for route in self.routes:
             if route.wants(entry) and self.sender is not None:
                 self.sender.submit(render(entry, route))
+        if self.forge is not None:
+            try:
+                self.forge(entry)
+            except Exception:  # the note is written; a mirror's bug must not fail the reconcile
+                log.exception("forge: cannot take the %s entry", entry.phase)
+
+    def start(self) -> None:
+        """Start the background senders: notifications and the forge mirror."""
+        if self.sender is not None:
+            self.sender.start()
+        if self.forge is not None:
+            self.forge.start()
+
+    def stop(self) -> None:
+        if self.sender is not None:
+            self.sender.stop()
+        if self.forge is not None:
+            self.forge.stop()
 
     def _event(self, entry: NoteEntry) -> None:
         if self.events is None:

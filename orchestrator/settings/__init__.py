@@ -17,6 +17,7 @@ from orchestrator.settings.agent import (
     LeaderSettings,
     ServerSettings,
 )
+from orchestrator.settings.forge import ForgeSettings
 from orchestrator.settings.load import CONFIG_FILE_ENV, ENV_PREFIX, Settings, load_settings
 from orchestrator.settings.trust import (
     CeilingSettings,
@@ -31,6 +32,7 @@ __all__ = [
     "AgentSettings",
     "CeilingSettings",
     "ClusterSettings",
+    "ForgeSettings",
     "GitSettings",
     "LeaderSettings",
     "NotificationSettings",

@@ -27,6 +27,7 @@ from orchestrator.settings.agent import (
     LeaderSettings,
     ServerSettings,
 )
+from orchestrator.settings.forge import ForgeSettings
 from orchestrator.settings.trust import ReportSettings, TrustSettings
 
 ENV_PREFIX = "ORCHESTRATOR_"
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    forge: ForgeSettings = Field(default_factory=ForgeSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -133,6 +135,7 @@ def load_settings(
         ("git.signing_key_file", settings.git.signing_key_file),
         ("cluster.kubeconfig", settings.cluster.kubeconfig),
         ("server.webhook_secret_file", settings.server.webhook_secret_file),
+        ("forge.token_file", settings.forge.token_file),
         ("trust.allowed_signers_file", settings.trust.allowed_signers_file),
         ("trust.gpg_public_keys_file", settings.trust.gpg_public_keys_file),
         *(

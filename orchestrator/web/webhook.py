@@ -1,8 +1,10 @@
 """POST /hooks/git: a signed push notification turns into an immediate poll.
 
-Verification is a list of `Verifier`s, one per signature format, so forges with
-their own formats plug in next to the two HMAC-SHA256 headers understood here
-(GitHub's `X-Hub-Signature-256` and the generic `X-Orchestrator-Signature`).
+Verification is a list of `Verifier`s, one per signature format: GitHub's
+`X-Hub-Signature-256`, the generic `X-Orchestrator-Signature`, Gitea's and
+Forgejo's `X-Gitea-Signature`/`X-Forgejo-Signature` (the same HMAC without a
+prefix) and GitLab's `X-Gitlab-Token` (the shared secret itself). A merged pull
+(merge) request triggers a poll of its target branch, like a push to it.
 A request must carry at least one format it is checked against, and one valid
 signature; signatures are compared in constant time, and bodies and secrets are
 never logged.
@@ -20,6 +22,8 @@ from http import HTTPStatus
 from typing import Final, Protocol
 from urllib.parse import parse_qs
 
+from orchestrator.errors import WebhookRejected
+from orchestrator.forge.webhooks import refs_named
 from orchestrator.web.transport import Handler, Request, Response
 
 log = logging.getLogger(__name__)
@@ -88,10 +92,31 @@ class HmacHeader:
         return signature_valid(secret, request.body, value, prefix=self.prefix)
 
 
+@dataclass(frozen=True)
+class SharedToken:
+    """`<header>: <the secret itself>`: GitLab's `X-Gitlab-Token` (GitLab does not sign)."""
+
+    header: str
+
+    def present(self, request: Signed) -> bool:
+        return bool(request.header(self.header))
+
+    def valid(self, secret: str, request: Signed) -> bool:
+        given = (request.header(self.header) or "").encode()
+        return hmac.compare_digest(given, secret.encode())
+
+
 DEFAULT_VERIFIERS: Final[tuple[Verifier, ...]] = (
     HmacHeader(GITHUB_SIGNATURE_HEADER),
     HmacHeader(GENERIC_SIGNATURE_HEADER),
+    HmacHeader("X-Gitea-Signature", prefix=""),
+    HmacHeader("X-Forgejo-Signature", prefix=""),
+    SharedToken("X-Gitlab-Token"),
 )
+# The event headers, and the event names that mean "a branch moved" besides a push.
+EVENT_HEADERS: Final = (GITHUB_EVENT_HEADER, "X-Gitea-Event", "X-Forgejo-Event", "X-Gitlab-Event")
+PUSH_EVENTS: Final = frozenset({"push", "Push Hook"})
+MERGE_EVENTS: Final = {"pull_request": "github", "Merge Request Hook": "gitlab"}
 
 
 class PayloadError(ValueError):
@@ -152,10 +177,12 @@ def webhook_handler(
         refused = verify(secret, request, verifiers)
         if refused is not None:
             return refused
-        event = request.header(GITHUB_EVENT_HEADER)
+        event = next((e for h in EVENT_HEADERS if (e := request.header(h))), None)
         if event == "ping":
             return Response.json(HTTPStatus.OK, {"pong": True})
-        if event is not None and event != "push":
+        if event in MERGE_EVENTS:
+            return _merged(request, event, trigger)
+        if event is not None and event not in PUSH_EVENTS:
             return Response.json(HTTPStatus.ACCEPTED, {"triggered": False, "event": event})
         try:
             ref = push_ref(request)
@@ -166,3 +193,17 @@ def webhook_handler(
         return Response.json(HTTPStatus.ACCEPTED, {"ref": ref, "triggered": bool(triggered)})
 
     return hook
+
+
+def _merged(request: Request, event: str, trigger: Trigger) -> Response:
+    """A merged pull/merge request moved its target branch: poll that (others: nothing)."""
+    try:
+        refs = refs_named(MERGE_EVENTS[event], headers=request.headers, body=request.body)
+    except WebhookRejected as exc:
+        return Response.text(HTTPStatus.BAD_REQUEST, str(exc))
+    triggered = [ref for ref in refs if trigger(ref)]
+    if refs:
+        log.info("webhook: merged into %s, poll %s", ", ".join(refs), "requested")
+    return Response.json(
+        HTTPStatus.ACCEPTED, {"refs": list(refs), "triggered": bool(triggered), "event": event}
+    )

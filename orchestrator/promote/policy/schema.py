@@ -96,6 +96,12 @@ class Promotion(_Model):
             "snapshot: the verified state as a whole, naming every delivery (default for auto)"
         ),
     )
+    auto_merge: bool = Field(
+        default=False,
+        alias="autoMerge",
+        description="with a forge (mode pr): merge the promotion's pull request once every "
+        "status on its head is success",
+    )
 
     @property
     def effective_unit(self) -> Literal["delivery", "snapshot"]:

@@ -304,3 +304,15 @@ def test_build_daemon_needs_a_client_for_leader_election(tmp_path: Path) -> None
     )
     with pytest.raises(ValueError, match="KubeClient"):
         build_daemon(settings, polls={"staging": lambda context: None})
+
+
+def test_a_push_to_a_candidate_triggers_the_preview_of_its_environment() -> None:
+    scheduler = Scheduler()
+    scheduler.add_poll("production", lambda context: None, interval=3600)
+    scheduler.add_poll("pr/production", lambda context: None, interval=3600)
+    trigger = push_trigger(scheduler)
+    assert trigger("refs/heads/pr/production/feature-a")
+    assert scheduler.stats("pr/production").pending
+    assert not scheduler.stats("production").pending
+    assert not trigger("refs/heads/pr/staging/feature-a")
+    assert not trigger("refs/heads/pr/production/feature-a/deeper")

@@ -115,3 +115,21 @@ def test_a_missing_allowed_signers_file_stops_the_agent(monkeypatch: pytest.Monk
     assert caught.value.problems == [
         "trust.allowed_signers_file: file /nonexistent/signers does not exist"
     ]
+
+
+def test_no_forge_is_the_default_and_a_forge_needs_its_api_repository_and_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert not load_settings(config_file=FIXTURE, check_files=False).forge.enabled
+    monkeypatch.setenv("ORCHESTRATOR_FORGE__KIND", "gitea")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(config_file=FIXTURE, check_files=False)
+    assert "forge gitea needs api_url, repository, token_file" in str(raised.value)
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    monkeypatch.setenv("ORCHESTRATOR_FORGE__API_URL", "https://gitea.example/api/v1")
+    monkeypatch.setenv("ORCHESTRATOR_FORGE__REPOSITORY", "platform/bus")
+    monkeypatch.setenv("ORCHESTRATOR_FORGE__TOKEN_FILE", str(token))
+    forge = load_settings(config_file=FIXTURE, check_files=False).forge
+    assert forge.enabled
+    assert (forge.kind, forge.repository, forge.preview) == ("gitea", "platform/bus", True)

@@ -204,3 +204,68 @@ def test_an_unprefixed_hmac_header_as_gitea_sends() -> None:
     assert gitea.valid(SECRET, post(body, **{"X-Gitea-Signature": unprefixed}))
     assert not gitea.valid(SECRET, post(body, **{"X-Gitea-Signature": "0" * 64}))
     assert not gitea.valid("other", post(body, **{"X-Gitea-Signature": unprefixed}))
+
+
+def _hex(body: bytes) -> str:
+    return sign(SECRET, body).removeprefix("sha256=")
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"X-Gitea-Event": "push", "X-Gitea-Signature": "gitea"}, github_push()),
+        ({"X-Forgejo-Event": "push", "X-Forgejo-Signature": "gitea"}, github_push()),
+        ({"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}, github_push()),
+    ],
+)
+def test_the_forges_own_formats_trigger_a_poll(headers: dict[str, str], body: bytes) -> None:
+    signed = {k: _hex(body) if v == "gitea" else v for k, v in headers.items()}
+    triggers = Triggers()
+    response = webhook_handler(SECRET, triggers)(post(body, **signed))
+    assert response.status == 202, response.body
+    assert triggers.refs == ["refs/heads/staging"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Gitea-Event": "push", "X-Gitea-Signature": "0" * 64},
+        {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "not the secret"},
+    ],
+)
+def test_a_forge_format_with_a_wrong_secret_is_refused(headers: dict[str, str]) -> None:
+    triggers = Triggers()
+    response = webhook_handler(SECRET, triggers)(post(github_push(), **headers))
+    assert response.status == 401
+    assert triggers.refs == []
+
+
+def _merged_pull(*, merged: bool) -> bytes:
+    pull = {"merged": merged, "base": {"ref": "production"}, "head": {"ref": "pr/production/a"}}
+    return json.dumps({"action": "closed", "pull_request": pull}).encode()
+
+
+@pytest.mark.parametrize("event_header", ["X-GitHub-Event", "X-Gitea-Event"])
+def test_a_merged_pull_request_polls_its_target_branch(event_header: str) -> None:
+    triggers = Triggers()
+    body = _merged_pull(merged=True)
+    headers = {event_header: "pull_request", "X-Hub-Signature-256": sign(SECRET, body)}
+    response = webhook_handler(SECRET, triggers)(post(body, **headers))
+    assert response.status == 202
+    assert triggers.refs == ["refs/heads/production"]
+
+    closed = _merged_pull(merged=False)
+    headers = {event_header: "pull_request", "X-Hub-Signature-256": sign(SECRET, closed)}
+    webhook_handler(SECRET, triggers)(post(closed, **headers))
+    assert triggers.refs == ["refs/heads/production"]  # closed unmerged: nothing moved
+
+
+def test_a_merged_gitlab_merge_request_polls_its_target_branch() -> None:
+    triggers = Triggers()
+    body = json.dumps(
+        {"object_attributes": {"action": "merge", "target_branch": "production"}}
+    ).encode()
+    headers = {"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Token": SECRET}
+    response = webhook_handler(SECRET, triggers)(post(body, **headers))
+    assert response.status == 202
+    assert triggers.refs == ["refs/heads/production"]
