@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from orchestrator.web.metrics import Metrics
@@ -21,14 +19,6 @@ class Triggers:
     def __call__(self, ref: str | None) -> bool:
         self.refs.append(ref)
         return self.answer
-
-
-def post(body: bytes, **headers: str) -> Request:
-    return Request(method="POST", path="/hooks/git", headers=headers, body=body)
-
-
-def github_push(ref: str = "refs/heads/staging") -> bytes:
-    return json.dumps({"ref": ref, "before": "0" * 40, "after": "1" * 40}).encode()
 
 
 def test_readyz_reports_the_reason() -> None:
