@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from orchestrator.agent.runner import run_agent
+from orchestrator.allocator import limit_arenas
 from orchestrator.cli import main
 from orchestrator.cli.common import cluster_options
 from orchestrator.settings import load_settings
@@ -40,6 +41,7 @@ def command(config_file: Path | None, kubeconfig: Path | None, context: str | No
     agent before it starts, one line per problem. See docs/configuration.md for
     every setting.
     """
+    limit_arenas()
     cluster: dict[str, object] = {}
     if kubeconfig is not None:
         cluster["kubeconfig"] = kubeconfig

@@ -6,6 +6,7 @@ one line per problem, and exit 1; `-v` adds the traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from typing import Any
@@ -34,7 +35,28 @@ Exit codes:
 
 
 class _Main(click.Group):
-    """Turns the project's own errors into one readable line instead of a traceback."""
+    """Turns the project's own errors into one readable line instead of a traceback.
+
+    Subcommands named in `lazy_commands` (`module:attribute`) are imported when
+    first asked for, so a process imports the code of the commands it runs only.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy_commands.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            module, _, attribute = target.partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{target} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

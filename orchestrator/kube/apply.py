@@ -209,6 +209,7 @@ class _Run:
             return snapshot(
                 self.client,
                 scopes,
+                manager=self.options.field_manager,
                 wanted={m.ref for m in manifests},
                 concurrency=self.options.concurrency,
             )
@@ -368,7 +369,7 @@ class _Run:
             raise
         except KubeError as exc:
             return exc
-        after = live_object(applied)
+        after = live_object(applied, manager=self.options.field_manager)
         before = self.live.get(manifest.ref)
         if before is None or before.uid != after.uid:
             action = Action.CREATED
@@ -382,7 +383,7 @@ class _Run:
             digest=manifest.digest,
             resource_version=after.resource_version,
             uid=after.uid,
-            fields=after.fields(self.options.field_manager),
+            fields=after.fields,
         )
         return ChangeSetEntry(manifest.ref, action, record=record)
 

@@ -7,6 +7,7 @@ holds the values and what a reconcile asks of them.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -63,11 +64,14 @@ class InventoryEntry:
             bad = [k for k, v in zip(ENTRY_KEYS, values, strict=True) if not isinstance(v, str)]
             raise ValueError(f"entry field(s) {', '.join(bad)} not a string")
         api_version, kind, namespace, name, digest, resource_version, uid, fields = values
+        # Thousands of entries share a few apiVersions, kinds and namespaces: one string each.
+        api_version, kind, namespace = map(sys.intern, (api_version, kind, namespace))
+        group = sys.intern(api_version.rpartition("/")[0])
         if not (api_version and kind and name):
             raise ValueError("entry lacks apiVersion, kind or name")
         return cls(
             ref=ObjectRef(
-                group=api_version.rpartition("/")[0],
+                group=group,
                 kind=kind,
                 namespace=namespace,
                 name=name,

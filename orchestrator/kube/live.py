@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.errors import Forbidden
@@ -25,16 +25,18 @@ from orchestrator.objectref import ObjectRef
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveObject:
-    """The metadata of one live object that the engine looks at."""
+    """The metadata of one live object that the engine looks at.
+
+    Of `managedFields` only the fingerprint of our field manager's entry is kept
+    (`fields_fingerprint`): the entries themselves, nested dicts of every field
+    every manager owns, were most of the memory of a snapshot of thousands of
+    objects, held for a whole reconcile.
+    """
 
     uid: str
     resource_version: str
-    managed_fields: Sequence[Any] = field(default=(), repr=False, compare=False)
+    fields: str = ""
     deleting: bool = False
-
-    def fields(self, manager: str) -> str:
-        """The fingerprint of `manager`'s managed fields (computed when asked: it costs)."""
-        return fields_fingerprint(self.managed_fields, manager=manager)
 
 
 def fields_fingerprint(managed_fields: object, *, manager: str) -> str:
@@ -61,14 +63,14 @@ def fields_fingerprint(managed_fields: object, *, manager: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def live_object(obj: Mapping[str, Any]) -> LiveObject:
-    """The metadata that matters of a live object, a metadata-list item or an apply response."""
+def live_object(obj: Mapping[str, Any], *, manager: str) -> LiveObject:
+    """The metadata that matters of a live object, a metadata-list item or an apply response;
+    `manager` is the field manager whose managed fields are fingerprinted."""
     meta = obj.get("metadata") or {}
-    managed = meta.get("managedFields")
     return LiveObject(
         uid=str(meta.get("uid") or ""),
         resource_version=str(meta.get("resourceVersion") or ""),
-        managed_fields=managed if isinstance(managed, list) else (),
+        fields=fields_fingerprint(meta.get("managedFields"), manager=manager),
         deleting=bool(meta.get("deletionTimestamp")),
     )
 
@@ -77,12 +79,14 @@ def snapshot(
     client: KubeClient,
     scopes: Iterable[tuple[ResourceType, str]],
     *,
+    manager: str,
     wanted: set[ObjectRef] | None = None,
     concurrency: int = 8,
 ) -> dict[ObjectRef, LiveObject]:
     """Live metadata of every object of the given (kind, namespace) scopes.
 
-    `namespace` is "" for cluster-scoped kinds. With `wanted`, only those refs
+    `namespace` is "" for cluster-scoped kinds; `manager` is the field manager
+    whose managed fields each object's fingerprint covers. With `wanted`, only those refs
     are kept (the lists still cost one request per scope, whatever their size).
     A namespace that does not exist lists as empty.
     """
@@ -113,7 +117,7 @@ def snapshot(
                 name=str(meta.get("name") or ""),
             )
             if wanted is None or ref in wanted:
-                found[ref] = live_object(item)
+                found[ref] = live_object(item, manager=manager)
         return found
 
     result: dict[ObjectRef, LiveObject] = {}

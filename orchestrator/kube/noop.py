@@ -37,7 +37,7 @@ def unchanged(
         return None
     if live.resource_version == record.resource_version:
         proof = "resourceVersion as applied"
-    elif record.fields and live.fields(field_manager) == record.fields:
+    elif record.fields and live.fields == record.fields:
         proof = "managed fields as applied"
     else:
         return None

@@ -60,8 +60,6 @@ def test_live_object_reads_metadata() -> None:
             "managedFields": managed(),
         }
     }
-    live = live_object(obj)
+    live = live_object(obj, manager="orchestrator-prod")
     assert (live.uid, live.resource_version, live.deleting) == ("u1", "42", True)
-    assert live.fields("orchestrator-prod") == fields_fingerprint(
-        managed(), manager="orchestrator-prod"
-    )
+    assert live.fields == fields_fingerprint(managed(), manager="orchestrator-prod")
