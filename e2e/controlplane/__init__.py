@@ -3,7 +3,8 @@
 python -m e2e.controlplane up --clusters build,staging,production --dir DIR
 """
 
-from e2e.controlplane.binaries import Binaries, BuildError, ensure_binaries
+from e2e.buildcache import BuildError
+from e2e.controlplane.binaries import Binaries, ensure_binaries
 from e2e.controlplane.cluster import Cluster, ControlPlane, ControlPlaneError, stop_detached
 
 __all__ = [

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from e2e.controlplane.binaries import BuildError, ensure_binaries
+from e2e.buildcache import BuildError
+from e2e.controlplane.binaries import ensure_binaries
 from e2e.controlplane.cluster import ControlPlane, ControlPlaneError, stop_detached
 
 

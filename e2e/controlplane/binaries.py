@@ -14,16 +14,15 @@ The cache key is the version, so a warm start builds nothing. A binary found in
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from e2e.buildcache import BuildError, cache_root, locked, run
 
 KUBERNETES_VERSION = "v1.34.3"
 ETCD_VERSION = "v3.6.4"
@@ -70,10 +69,6 @@ KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-schedu
 ALL_BINARIES = (*KUBERNETES_COMMANDS, "etcd", "kwok")
 
 
-class BuildError(RuntimeError):
-    """A binary could not be found or built; the message says which and why."""
-
-
 @dataclass(frozen=True)
 class Binaries:
     """Paths of one consistent set of control-plane executables."""
@@ -88,15 +83,6 @@ class Binaries:
     @classmethod
     def from_dir(cls, directory: Path) -> Binaries:
         return cls(**{name.replace("-", "_"): directory / name for name in ALL_BINARIES})
-
-
-def cache_root() -> Path:
-    """Where built binaries live: never inside the repository."""
-    explicit = os.environ.get("ORCHESTRATOR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "orchestrator"
 
 
 def wrapper_go_mod() -> str:
@@ -161,25 +147,6 @@ def _go() -> str:
     return go
 
 
-def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], what: str) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-30:])
-        raise BuildError(f"building {what} failed ({' '.join(cmd)}):\n{tail}")
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise builds between processes (parallel test runs share one cache)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _build_env() -> dict[str, str]:
     env = dict(os.environ)
     env["CGO_ENABLED"] = "0"
@@ -195,7 +162,7 @@ def _build_kubernetes_and_etcd(dest: Path, *, progress: Callable[[str], None]) -
     env = _build_env()
     go = _go()
     progress(f"resolving modules for Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION}")
-    _run([go, "mod", "tidy"], cwd=src, env=env, what="the wrapper module")
+    run([go, "mod", "tidy"], cwd=src, env=env, what="building the wrapper module")
     targets = {
         "etcd": ("go.etcd.io/etcd/server/v3", "-s -w"),
         **{
@@ -208,7 +175,7 @@ def _build_kubernetes_and_etcd(dest: Path, *, progress: Callable[[str], None]) -
         progress(f"go build {name} (first run only; takes minutes)")
         tmp = dest / f".{name}.tmp"
         cmd = [go, "build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", ldflags]
-        _run([*cmd, "-o", str(tmp), pkg], cwd=src, env=env, what=name)
+        run([*cmd, "-o", str(tmp), pkg], cwd=src, env=env, what=f"building {name}")
         tmp.rename(dest / name)
 
 
@@ -226,7 +193,7 @@ def _build_kwok(dest: Path, *, progress: Callable[[str], None]) -> None:
         "-s -w",
         f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
     ]
-    _run(cmd, cwd=dest, env=env, what="kwok")
+    run(cmd, cwd=dest, env=env, what="building kwok")
     (gobin / "kwok").rename(dest / "kwok")
     gobin.rmdir()
 
@@ -250,7 +217,7 @@ def ensure_binaries(*, progress: Callable[[str], None] = _stderr_progress) -> Bi
             chosen[name] = dest / name
     missing = [name for name, path in chosen.items() if not path.exists()]
     if missing:
-        with _locked(dest / ".lock"):
+        with locked(dest / ".lock"):
             missing = [name for name, path in chosen.items() if not path.exists()]
             if set(missing) - {"kwok"}:
                 _build_kubernetes_and_etcd(dest, progress=progress)

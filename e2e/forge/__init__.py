@@ -4,7 +4,8 @@ python -m e2e.forge build     # build (or find) the cached binary
 python -m e2e.forge up --dir DIR
 """
 
-from e2e.forge.binary import GITEA_VERSION, BuildError, GiteaBinary, ensure_gitea
+from e2e.buildcache import BuildError
+from e2e.forge.binary import GITEA_VERSION, GiteaBinary, ensure_gitea
 from e2e.forge.server import ADMIN_USER, ApiAnswer, GiteaError, GiteaServer
 
 __all__ = [

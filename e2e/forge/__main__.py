@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from e2e.forge.binary import BuildError, ensure_gitea
+from e2e.buildcache import BuildError
+from e2e.forge.binary import ensure_gitea
 from e2e.forge.server import ADMIN_USER, GiteaError, GiteaServer
 
 

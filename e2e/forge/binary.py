@@ -12,24 +12,19 @@ never built (the API does not need it).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from e2e.buildcache import BuildError, cache_root, locked, run
 
 GITEA_MODULE = "code.gitea.io/gitea"
 GITEA_VERSION = "v1.27.3"
 _STATIC_DIRS = ("options", "templates")
-
-
-class BuildError(RuntimeError):
-    """The Gitea binary could not be found or built; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -40,40 +35,11 @@ class GiteaBinary:
     static_root: Path
 
 
-def cache_root() -> Path:
-    """Where built binaries live: never inside the repository (shared with the control plane)."""
-    explicit = os.environ.get("ORCHESTRATOR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "orchestrator"
-
-
 def _go() -> str:
     go = shutil.which("go")
     if go is None:
         raise BuildError("the Go toolchain ('go') is not on PATH; it is needed to build Gitea")
     return go
-
-
-def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], what: str) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-30:])
-        raise BuildError(f"{what} failed ({' '.join(cmd)}):\n{tail}")
-    return proc.stdout
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise builds between processes (parallel test runs share one cache)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _build(dest: Path, *, progress: Callable[[str], None]) -> None:
@@ -82,7 +48,7 @@ def _build(dest: Path, *, progress: Callable[[str], None]) -> None:
     env["CGO_ENABLED"] = "1"
     env.pop("GOFLAGS", None)
     progress(f"downloading {GITEA_MODULE}@{GITEA_VERSION}")
-    out = _run(
+    out = run(
         [go, "mod", "download", "-json", f"{GITEA_MODULE}@{GITEA_VERSION}"],
         cwd=dest,
         env=env,
@@ -98,7 +64,7 @@ def _build(dest: Path, *, progress: Callable[[str], None]) -> None:
             path.chmod(path.stat().st_mode | 0o200)
     progress("go build gitea (first run only; takes minutes)")
     tmp = dest / ".gitea.tmp"
-    _run(
+    run(
         [go, "build", "-trimpath", "-tags", "sqlite sqlite_unlock_notify", "-o", str(tmp), "."],
         cwd=src,
         env=env,
@@ -123,7 +89,7 @@ def ensure_gitea(*, progress: Callable[[str], None] = _stderr_progress) -> Gitea
     binary = GiteaBinary(executable=dest / "gitea", static_root=dest / "static")
     if not binary.executable.exists():
         dest.mkdir(parents=True, exist_ok=True)
-        with _locked(dest / ".lock"):
+        with locked(dest / ".lock"):
             if not binary.executable.exists():
                 _build(dest, progress=progress)
     return binary
